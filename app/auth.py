@@ -1,0 +1,76 @@
+"""Gateway keys -> the project a request belongs to.
+
+Clients send the key the way their SDK does: ``Authorization: Bearer``, ``X-Api-Key`` (Anthropic),
+``x-goog-api-key`` or ``?key=`` (Google). Keys are compared as SHA-256 digests with
+``hmac.compare_digest``, so neither the lookup nor the comparison depends on how much of a
+guessed key is right. With no key configured, auth is off and every request is project
+``default``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from app.config import AuthConfig
+from app.errors import Unauthorized
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    name: str
+    rpm: int = 0  # 0 = unlimited
+    allowed_models: frozenset[str] | None = None
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def presented_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    auth = headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    for name in ("x-api-key", "x-goog-api-key", "api-key"):
+        value = headers.get(name)
+        if value:
+            return value.strip()
+    return query.get("key") or None
+
+
+class Authenticator:
+    def __init__(self, cfg: AuthConfig, default_rpm: int) -> None:
+        self._projects: dict[bytes, Project] = {}
+        for key in cfg.api_keys:
+            if key:
+                self._projects[_digest(key)] = Project("default", default_rpm)
+        for p in cfg.projects:
+            if p.api_key:
+                allowed = frozenset(p.allowed_models) if p.allowed_models is not None else None
+                rpm = p.rpm if p.rpm is not None else default_rpm
+                self._projects[_digest(p.api_key)] = Project(p.name, rpm, allowed)
+        self.enabled = bool(self._projects)
+        self._open = Project("default", default_rpm)
+
+    def authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> Project:
+        if not self.enabled:
+            return self._open
+        key = presented_key(headers, query)
+        if not key:
+            raise Unauthorized(
+                "missing gateway API key: send it as 'Authorization: Bearer <key>', 'x-api-key', "
+                "'x-goog-api-key' or '?key='"
+            )
+        digest = _digest(key)
+        project = self._projects.get(digest)
+        if project is None:
+            raise Unauthorized("invalid gateway API key")
+        # the dict lookup found a candidate by digest; confirm in constant time anyway
+        for known in self._projects:
+            if hmac.compare_digest(known, digest):
+                return project
+        raise Unauthorized("invalid gateway API key")

@@ -1,0 +1,82 @@
+"""Builds the running gateway from a loaded configuration: providers, routes, stages, hooks.
+
+Everything heavy is created here, once: one pooled client per provider, the route table, the
+stage list in SPEC order (a stage switched off in config is simply not in the list).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.auth import Authenticator
+from app.config import GatewayConfig, LoadedConfig
+from app.gateway import Gateway
+from app.observability.logging import AccessLog
+from app.pipeline import AfterHook, Stage
+from app.providers.base import Provider
+from app.providers.http_provider import HttpProvider
+from app.providers.mock import MockProvider
+from app.reliability.fallback import Dispatcher
+from app.routing.model_names import ModelResolver
+from app.routing.routes import Route, Step
+
+
+@dataclass(slots=True)
+class Runtime:
+    config: GatewayConfig
+    source: str
+    gateway: Gateway
+    providers: dict[str, Provider]
+    routes: dict[str, Route]
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()
+
+
+def build_providers(cfg: GatewayConfig) -> dict[str, Provider]:
+    providers: dict[str, Provider] = {}
+    for p in cfg.providers:
+        providers[p.name] = MockProvider(p.name) if p.style == "mock" else HttpProvider(p)
+    return providers
+
+
+def build_routes(cfg: GatewayConfig, providers: dict[str, Provider]) -> dict[str, Route]:
+    routes: dict[str, Route] = {}
+    for r in cfg.routes:
+        steps = tuple(
+            Step(
+                providers[s.provider],
+                s.model,
+                float(s.timeout) if s.timeout is not None else None,
+                s.conflicts(),
+            )
+            for s in r.steps
+        )
+        routes[r.name] = Route(
+            r.name,
+            steps,
+            float(r.hedge.after) if r.hedge is not None else None,
+            tuple(r.aliases),
+        )
+    return routes
+
+
+def build(loaded: LoadedConfig) -> Runtime:
+    cfg = loaded.config
+    providers = build_providers(cfg)
+    routes = build_routes(cfg, providers)
+    stages: list[Stage] = []  # optimizers and routing stages plug in here, in SPEC order
+    hooks: list[AfterHook] = []
+    if cfg.logging.access_log:
+        hooks.append(AccessLog())
+    gateway = Gateway(
+        auth=Authenticator(cfg.auth, cfg.reliability.rate_limit_rpm),
+        resolver=ModelResolver(cfg, routes, providers),
+        dispatcher=Dispatcher(),
+        limits=cfg.limits,
+        stages=stages,
+        after_hooks=hooks,
+        smart_routing_default=cfg.routing.smart_routing,
+    )
+    return Runtime(cfg, loaded.source, gateway, providers, routes)

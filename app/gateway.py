@@ -1,0 +1,297 @@
+"""One proxied request, start to finish (SPEC §2).
+
+``Gateway.handle`` decodes the inbound style, authenticates, rate-limits, resolves the model to a
+route, runs the stages, calls the route's steps through the ``Dispatcher`` and encodes the answer
+in the caller's style — streamed event by event when the caller asked for a stream. When the
+caller's style equals the provider's and no stage changed the request, the caller's own body goes
+upstream and the provider's own bytes come back (passthrough). Every failure becomes a
+``GatewayError`` answered in the caller's error envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from app import __version__
+from app.auth import Authenticator, Project
+from app.canonical import Request, Response, Style
+from app.config import LimitsConfig
+from app.errors import BadRequest, GatewayError, UpstreamStatus
+from app.pipeline import AfterHook, RequestContext, Stage
+from app.providers.base import ClientBody, UpstreamStream
+from app.reliability.fallback import Dispatcher
+from app.reliability.rate_limiter import MemoryRateLimiter
+from app.routing.model_names import ModelResolver, Resolution
+from app.streaming import StreamAssembler, events_from_response
+from app.styles import codec_for
+from app.styles.base import Codec, RequestTarget
+
+log = logging.getLogger("frugal.gateway")
+_ANONYMOUS = Project("anonymous")
+GATEWAY_HEADER = f"frugal-gateway/{__version__}"
+_decoder = msgspec.json.Decoder()
+
+
+@dataclass(slots=True)
+class Inbound:
+    """A proxied request as the HTTP edge read it."""
+
+    style: Style
+    body: bytes
+    headers: dict[str, str]  # lower-case names
+    query: dict[str, str] = field(default_factory=dict)
+    target: RequestTarget = field(default_factory=RequestTarget)
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
+    content_type: str = "application/json"
+
+
+@dataclass(slots=True)
+class _Hints:
+    """Gateway-specific fields a client may add to any style's body (seed gateway)."""
+
+    provider: str | None = None
+    smart_routing: bool | None = None
+    changed_body: bool = False
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        auth: Authenticator,
+        resolver: ModelResolver,
+        dispatcher: Dispatcher,
+        limits: LimitsConfig,
+        stages: Sequence[Stage] = (),
+        after_hooks: Sequence[AfterHook] = (),
+        smart_routing_default: bool = False,
+        rate_limiter: MemoryRateLimiter | None = None,
+    ) -> None:
+        self.auth = auth
+        self.resolver = resolver
+        self.dispatcher = dispatcher
+        self.limits = limits
+        self.stages = list(stages)
+        self.after_hooks = list(after_hooks)
+        self.smart_routing_default = smart_routing_default
+        self.rate_limiter = rate_limiter or MemoryRateLimiter()
+
+    # ------------------------------------------------------------------ entry points
+
+    def authenticate(self, headers: dict[str, str], query: dict[str, str]) -> Project:
+        return self.auth.authenticate(headers, query)
+
+    async def handle(self, inbound: Inbound) -> Reply:
+        codec = codec_for(inbound.style)
+        ctx = RequestContext(request_id=_request_id(), style=inbound.style, project=_ANONYMOUS)
+        req: Request | None = None
+        try:
+            ctx.project = self.auth.authenticate(inbound.headers, inbound.query)
+            ctx.rate_remaining = self.rate_limiter.acquire(ctx.project.name, ctx.project.rpm)
+            body = self._parse_body(inbound.body)
+            hints = _pop_hints(body, inbound.headers)
+            req = codec.decode_request(body, inbound.target)
+            client_body = None if hints.changed_body else ClientBody(inbound.style, body, inbound.body)
+            return await self._process(codec, req, ctx, hints, inbound.headers, client_body)
+        except GatewayError as err:
+            reply = self.error_reply(codec, err, ctx)
+            self._after(req, None, ctx)
+            return reply
+
+    async def handle_canonical(self, req: Request, headers: dict[str, str], query: dict[str, str]) -> Reply:
+        """A request built by the gateway itself (``POST /chat``), answered in OpenAI Chat style."""
+        codec = codec_for("openai-chat")
+        ctx = RequestContext(request_id=_request_id(), style="openai-chat", project=_ANONYMOUS)
+        try:
+            ctx.project = self.auth.authenticate(headers, query)
+            ctx.rate_remaining = self.rate_limiter.acquire(ctx.project.name, ctx.project.rpm)
+            return await self._process(codec, req, ctx, _pop_hints(None, headers), headers, None)
+        except GatewayError as err:
+            reply = self.error_reply(codec, err, ctx)
+            self._after(req, None, ctx)
+            return reply
+
+    async def _process(
+        self,
+        codec: Codec,
+        req: Request,
+        ctx: RequestContext,
+        hints: _Hints,
+        headers: dict[str, str],
+        client_body: ClientBody | None,
+    ) -> Reply:
+        self._check_limits(req)
+        ctx.resolution = self._resolve(req.model, hints, ctx.project)
+        original = req
+        for stage in self.stages:
+            out = stage.apply(req, ctx)
+            if isinstance(out, Response):
+                return self._answer(codec, req, out, ctx)
+            req = out
+        if req is not original:
+            client_body = None  # a stage changed the request: the client's bytes are stale
+        route = ctx.resolution.route
+        if req.stream:
+            stream = await self.dispatcher.open_stream(req, route, ctx, headers, client_body)
+            return self._stream_reply(codec, req, stream, ctx)
+        completion = await self.dispatcher.complete(req, route, ctx, headers, client_body)
+        ctx.model = completion.response.model or ctx.model
+        ctx.usage = completion.response.usage
+        if completion.passthrough and completion.raw is not None:
+            reply = Reply(200, self._headers(ctx), completion.raw)
+        else:
+            reply = Reply(200, self._headers(ctx), codec.encode_response(completion.response, req))
+        self._after(req, completion.response, ctx)
+        return reply
+
+    def error_reply(self, codec: Codec, err: GatewayError, ctx: RequestContext | None = None) -> Reply:
+        """The caller's own error envelope; a same-style client-fault error from the provider
+        goes back byte for byte."""
+        headers = [("x-gateway", GATEWAY_HEADER)]
+        if ctx is not None:
+            headers.append(("x-request-id", ctx.request_id))
+            if ctx.rate_remaining is not None:
+                headers.append(("x-ratelimit-remaining", str(ctx.rate_remaining)))
+            ctx.status = err.status
+        if err.retry_after is not None:
+            headers.append(("retry-after", str(max(1, round(err.retry_after)))))
+        if isinstance(err, UpstreamStatus) and err.client_fault and err.style == codec.style and err.body:
+            headers.append(("x-provider", err.provider))
+            return Reply(err.upstream_status, headers, err.body)
+        if ctx is not None and isinstance(err, UpstreamStatus):
+            headers.append(("x-provider", err.provider))
+        status, body = codec.encode_error(err)
+        if status >= 500 and not isinstance(err, UpstreamStatus):
+            log.warning(
+                "request failed", extra={"request_id": ctx.request_id if ctx else None, "error": err.message}
+            )
+        return Reply(status, headers, body)
+
+    # ------------------------------------------------------------------ steps
+
+    def _parse_body(self, raw: bytes) -> Any:
+        if not raw:
+            raise BadRequest("request body is empty: expected a JSON object")
+        try:
+            return _decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise BadRequest(f"request body is not valid JSON: {exc}") from None
+
+    def _check_limits(self, req: Request) -> None:
+        if len(req.messages) > self.limits.max_messages:
+            raise BadRequest(
+                f"too many messages: {len(req.messages)} (this gateway allows {self.limits.max_messages})"
+            )
+
+    def _resolve(self, model: str, hints: _Hints, project: Project) -> Resolution:
+        smart = hints.smart_routing if hints.smart_routing is not None else self.smart_routing_default
+        res = self.resolver.resolve("auto" if smart else model, hints.provider)
+        if smart:
+            res = Resolution(res.route, model, "auto", res.tier)
+        allowed = project.allowed_models
+        if allowed is not None and model not in allowed and res.route.name not in allowed:
+            raise BadRequest(f"model '{model}' is not allowed for project '{project.name}'")
+        return res
+
+    def _answer(self, codec: Codec, req: Request, resp: Response, ctx: RequestContext) -> Reply:
+        """A stage answered (cache hit): encode it in the caller's style, streamed if asked."""
+        ctx.usage = resp.usage
+        if not req.stream:
+            reply = Reply(200, self._headers(ctx), codec.encode_response(resp, req))
+            self._after(req, resp, ctx)
+            return reply
+        encoder = codec.stream_encoder(req)
+
+        async def replay() -> AsyncIterator[bytes]:
+            for ev in events_from_response(resp):
+                data = encoder.encode(ev)
+                if data:
+                    yield data
+            self._after(req, resp, ctx)
+
+        return Reply(200, self._headers(ctx), stream=replay(), content_type=encoder.content_type)
+
+    def _stream_reply(self, codec: Codec, req: Request, stream: UpstreamStream, ctx: RequestContext) -> Reply:
+        encoder = None if stream.passthrough else codec.stream_encoder(req)
+
+        async def body() -> AsyncIterator[bytes]:
+            asm = StreamAssembler()
+            try:
+                async for chunk in stream:
+                    for ev in chunk.events:
+                        asm.add(ev)
+                    if encoder is None:
+                        data = chunk.raw
+                    else:
+                        data = b"".join([encoder.encode(ev) for ev in chunk.events])
+                    if data:
+                        yield data
+            finally:
+                await stream.aclose()
+                resp = asm.response() if asm.finished else None
+                if resp is not None:
+                    ctx.usage = resp.usage
+                elif asm.error is not None:
+                    ctx.status = asm.error.status
+                self._after(req, resp, ctx)
+
+        content_type = "text/event-stream" if encoder is None else encoder.content_type
+        return Reply(200, self._headers(ctx), stream=body(), content_type=content_type)
+
+    def _headers(self, ctx: RequestContext) -> list[tuple[str, str]]:
+        res = ctx.resolution
+        headers = [
+            ("x-gateway", GATEWAY_HEADER),
+            ("x-request-id", ctx.request_id),
+            ("x-provider", ctx.provider or "none"),
+            ("x-model", ctx.model or "none"),
+            ("x-model-source", res.source if res else "none"),
+            ("x-gateway-tier", (res.tier if res else None) or "none"),
+            ("x-cache", ctx.cache),
+            ("x-ratelimit-remaining", "unlimited" if ctx.rate_remaining is None else str(ctx.rate_remaining)),
+        ]
+        if ctx.notes:
+            headers.append(("x-gateway-conflict-resolution", "; ".join(ctx.notes)))
+        return headers
+
+    def _after(self, req: Request | None, resp: Response | None, ctx: RequestContext) -> None:
+        for hook in self.after_hooks:
+            try:
+                hook.after(req, resp, ctx)
+            except Exception:  # an after-hook must never break an answer already given
+                log.exception("after-hook %s failed", type(hook).__name__)
+
+
+def _pop_hints(body: Any, headers: dict[str, str]) -> _Hints:
+    hints = _Hints()
+    if isinstance(body, dict):
+        if "provider" in body and (isinstance(body["provider"], str) or body["provider"] is None):
+            # OpenRouter's "provider" is an object of routing preferences: that one is the
+            # client's, not ours, and stays in the body
+            value = body.pop("provider")
+            hints.provider = value or None
+            hints.changed_body = True
+        if "smart_routing" in body:
+            hints.smart_routing = bool(body.pop("smart_routing"))
+            hints.changed_body = True
+    header = headers.get("x-gateway-smart-routing")
+    if header is not None:
+        hints.smart_routing = header.strip().lower() in ("1", "true", "yes", "on")
+    return hints
+
+
+def _request_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,1 @@
+"""Stages that answer from cache or send fewer tokens."""

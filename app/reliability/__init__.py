@@ -1,0 +1,1 @@
+"""Calling providers reliably: ordered fallback, hedging, rate limits."""

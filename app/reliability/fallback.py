@@ -1,0 +1,174 @@
+"""Ordered fallback across a route's steps (SPEC §6, "Fallback").
+
+A step fails on connect error, timeout, 408/409/429/5xx (any status that is not the client's
+fault) or an error event before a stream's first byte; the next step is then tried. A client-fault
+status (400, 401, 403, 404, 413, 422) ends the route at once and goes back to the caller as is —
+unless the step's ``conflict_resolution`` covers a feature the request used, in which case the
+step is retried once without it. When every step fails, ``AllStepsFailed`` names each step's
+provider and reason.
+
+With ``hedge.after`` set, a step that has not produced its first byte after that long gets the
+next step started beside it; the first to answer wins and the other is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from app.canonical import Request
+from app.errors import AllStepsFailed, UpstreamConnect, UpstreamError, UpstreamStatus
+from app.pipeline import Attempt, RequestContext
+from app.providers.base import ClientBody, Completion, UpstreamCall, UpstreamStream
+from app.routing import conflicts
+from app.routing.routes import Route, Step
+
+T = TypeVar("T", Completion, UpstreamStream)
+
+
+class Dispatcher:
+    async def complete(
+        self,
+        req: Request,
+        route: Route,
+        ctx: RequestContext,
+        headers: dict[str, str],
+        body: ClientBody | None,
+    ) -> Completion:
+        async def call(step: Step, c: UpstreamCall) -> Completion:
+            return await step.provider.complete(c)
+
+        return await self._run(req, route, ctx, headers, body, call)
+
+    async def open_stream(
+        self,
+        req: Request,
+        route: Route,
+        ctx: RequestContext,
+        headers: dict[str, str],
+        body: ClientBody | None,
+    ) -> UpstreamStream:
+        async def call(step: Step, c: UpstreamCall) -> UpstreamStream:
+            return await step.provider.open_stream(c)
+
+        return await self._run(req, route, ctx, headers, body, call)
+
+    async def _run(
+        self,
+        req: Request,
+        route: Route,
+        ctx: RequestContext,
+        headers: dict[str, str],
+        body: ClientBody | None,
+        call: Callable[[Step, UpstreamCall], Awaitable[T]],
+    ) -> T:
+        failures: list[UpstreamError] = []
+
+        async def attempt(step: Step) -> T:
+            started = time.perf_counter()
+            if step.provider.disabled_reason:
+                err = UpstreamConnect(step.provider.disabled_reason, provider=step.provider.name)
+                ctx.attempts.append(Attempt(step.provider.name, step.model, err.reason, 0.0))
+                raise err
+            c = UpstreamCall(req, step.model, step.timeout, headers, body)
+            try:
+                result = await call(step, c)
+            except UpstreamError as exc:
+                if not exc.provider:
+                    exc.provider = step.provider.name
+                ctx.attempts.append(
+                    Attempt(step.provider.name, step.model, exc.reason, time.perf_counter() - started)
+                )
+                if exc.client_fault and step.conflicts:
+                    return await self._resolve_conflict(step, req, ctx, headers, exc, call)
+                raise
+            ctx.attempts.append(Attempt(step.provider.name, step.model, "ok", time.perf_counter() - started))
+            ctx.provider, ctx.model = step.provider.name, step.model
+            return result
+
+        if route.hedge_after is not None and len(route.steps) > 1:
+            return await self._hedged(route, attempt, failures)
+        for step in route.steps:
+            try:
+                return await attempt(step)
+            except UpstreamError as exc:
+                if exc.client_fault:
+                    raise
+                failures.append(exc)
+        raise AllStepsFailed(route.name, failures)
+
+    async def _resolve_conflict(
+        self,
+        step: Step,
+        req: Request,
+        ctx: RequestContext,
+        headers: dict[str, str],
+        exc: UpstreamError,
+        call: Callable[[Step, UpstreamCall], Awaitable[T]],
+    ) -> T:
+        status = exc.upstream_status if isinstance(exc, UpstreamStatus) else 0
+        kinds = conflicts.applicable(req, step.conflicts)
+        if status not in (400, 422) or not kinds:
+            raise exc
+        reduced = conflicts.without(req, kinds)
+        started = time.perf_counter()
+        try:
+            result = await call(step, UpstreamCall(reduced, step.model, step.timeout, headers, None))
+        except UpstreamError as retry_exc:
+            if not retry_exc.provider:
+                retry_exc.provider = step.provider.name
+            ctx.attempts.append(
+                Attempt(step.provider.name, step.model, retry_exc.reason, time.perf_counter() - started)
+            )
+            raise
+        ctx.attempts.append(Attempt(step.provider.name, step.model, "ok", time.perf_counter() - started))
+        ctx.notes.append("dropped " + ",".join(kinds))
+        ctx.provider, ctx.model = step.provider.name, step.model
+        return result
+
+    async def _hedged(
+        self, route: Route, attempt: Callable[[Step], Awaitable[T]], failures: list[UpstreamError]
+    ) -> T:
+        """Steps start in order, each ``hedge_after`` seconds after the previous one unless it
+        already failed; the first success wins and the rest are cancelled."""
+        assert route.hedge_after is not None
+        pending: dict[asyncio.Task[T], int] = {}
+        results: dict[int, UpstreamError] = {}
+        next_step = 0
+        try:
+            while True:
+                if next_step < len(route.steps) and (not pending or next_step == 0):
+                    pending[asyncio.ensure_future(attempt(route.steps[next_step]))] = next_step
+                    next_step += 1
+                if not pending:
+                    break
+                timeout = route.hedge_after if next_step < len(route.steps) else None
+                done, _ = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    # no answer yet: start the next step beside the running ones
+                    pending[asyncio.ensure_future(attempt(route.steps[next_step]))] = next_step
+                    next_step += 1
+                    continue
+                for task in done:
+                    index = pending.pop(task)
+                    exc = task.exception()
+                    if exc is None:
+                        return task.result()
+                    if isinstance(exc, UpstreamError) and not exc.client_fault:
+                        results[index] = exc
+                        continue
+                    raise exc
+        finally:
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                try:
+                    result = await task
+                except BaseException:
+                    continue
+                if not isinstance(result, Completion):
+                    await result.aclose()
+        failures.extend(results[i] for i in sorted(results))
+        raise AllStepsFailed(route.name, failures)

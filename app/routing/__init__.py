@@ -1,0 +1,1 @@
+"""Which route and tier answer a request: model names, tiers, routers, cascade, conflicts."""

@@ -120,6 +120,10 @@ class ToolResultPart(msgspec.Struct, tag="tool_result", omit_defaults=True):
     is_error: bool = False
     kind: Literal["function", "custom"] = "function"
     cache_control: CacheControl | None = None
+    # the inbound style's own fields of this result (Anthropic ``toolset_name``; its original
+    # ``content`` blocks when some have no canonical form, e.g. ``tool_reference``): written back
+    # only for a provider of ``Request.style``, which then sends them instead of ``content``
+    extra: dict[str, Any] = {}
 
 
 class ReasoningPart(msgspec.Struct, tag="reasoning", omit_defaults=True):
@@ -158,6 +162,9 @@ class Message(msgspec.Struct, omit_defaults=True):
     role: Role
     content: list[Part]
     name: str | None = None
+    # the inbound style's own fields of this message (Anthropic system-message ``output_config``,
+    # ``clear_at``): written back only for a provider of ``Request.style``
+    extra: dict[str, Any] = {}
 
 
 # --------------------------------------------------------------------------- request
@@ -178,6 +185,10 @@ class ToolDef(msgspec.Struct, omit_defaults=True):
     strict: bool | None = None
     format: dict[str, Any] | None = None
     cache_control: CacheControl | None = None
+    # the inbound style's own fields of this tool (Anthropic ``defer_loading``, ``input_examples``,
+    # ``allowed_callers``, ``eager_input_streaming``): written back only for a provider of
+    # ``Request.style``
+    extra: dict[str, Any] = {}
 
 
 class OpaqueTool(msgspec.Struct, omit_defaults=True):

@@ -98,3 +98,29 @@ def from_client(signature: str | None, text: str, client_style: Style) -> Reason
         if part is not None:
             return part
     return ReasoningPart(text=text, signature=signature, origin=client_style)
+
+
+# A Chat Completions client has no field that carries a signature back (OpenCode echoes
+# `reasoning_content` text and tool-call ids, nothing else), so for Chat clients the artifacts of
+# a tool-use turn ride on the id of the tool call that follows them: `<id>~fgw1...`. Every
+# provider rule that needs an artifact back concerns a tool-use turn, so this is enough.
+_ID_MARK = "~" + _PREFIX
+
+
+def id_with_artifacts(call_id: str, parts: list[ReasoningPart]) -> str:
+    """``call_id`` carrying ``parts`` (reasoning from another style) for a Chat client."""
+    return call_id + "".join("~" + wrap(p) for p in parts)
+
+
+def split_id(value: str) -> tuple[str, list[ReasoningPart]]:
+    """(the provider's own call id, the reasoning parts carried on it)."""
+    if _ID_MARK not in value:
+        return value, []
+    base, *tokens = value.split(_ID_MARK)
+    parts = [p for p in (unwrap(_PREFIX + t) for t in tokens) if p is not None]
+    return base, parts
+
+
+def carried(part: ReasoningPart, client_style: Style) -> bool:
+    """Whether ``part`` holds an artifact that a client of ``client_style`` must carry back."""
+    return part.origin not in (None, client_style) and (part.signature is not None or part.item_id is not None)

@@ -46,7 +46,7 @@ from app.canonical import (
     ToolResultPart,
 )
 from app.errors import BadRequest, GatewayError, UpstreamProtocol
-from app.styles import conversions
+from app.styles import artifacts, conversions
 from app.styles.base import ModelInfo, RequestTarget
 from app.styles.json_fields import (
     as_list,
@@ -239,7 +239,7 @@ def _decode_messages(raw: list[Any]) -> tuple[list[TextPart], list[Message]]:
                     names[p.id] = p.name
             messages.append(msg)
         elif role == "tool":
-            call_id = req_str(m, "tool_call_id", path)
+            call_id = artifacts.split_id(req_str(m, "tool_call_id", path))[0]
             content = _decode_tool_content(m.get("content"), f"{path}.content")
             messages.append(Message("tool", [ToolResultPart(call_id, content, name=names.get(call_id))]))
         elif role == "function":  # legacy function-calling result
@@ -354,7 +354,13 @@ def _decode_assistant(m: dict[str, Any], path: str) -> Message:
     for k, tc in enumerate(opt_list(m, "tool_calls", path)):
         tpath = f"{path}.tool_calls[{k}]"
         t = as_object(tc, tpath)
-        call_id = req_str(t, "id", tpath)
+        call_id, carried = artifacts.split_id(req_str(t, "id", tpath))
+        if carried:
+            # the first call's artifacts opened the turn (Anthropic wants its thinking first)
+            if k == 0:
+                parts[0:0] = carried
+            else:
+                parts.extend(carried)
         if t.get("type") == "custom":
             c = as_object(t.get("custom"), f"{tpath}.custom")
             parts.append(
@@ -791,10 +797,19 @@ def response_to_wire(resp: Response, req: Request) -> dict[str, Any]:
         msg["reasoning_content"] = reasoning
     if resp.stop_reason == "refusal":
         msg["refusal"] = text
-    calls = resp.tool_calls()
-    if calls:
+    if resp.tool_calls():
         custom = conversions.custom_tool_names(req.tools)
-        msg["tool_calls"] = [tool_call_to_wire(c, custom) for c in calls]
+        wire_calls = []
+        pending: list[ReasoningPart] = []
+        for p in resp.content:
+            if isinstance(p, ReasoningPart) and artifacts.carried(p, "openai-chat"):
+                pending.append(p)
+            elif isinstance(p, ToolCallPart):
+                call = tool_call_to_wire(p, custom)
+                call["id"] = artifacts.id_with_artifacts(p.id, pending)
+                pending = []
+                wire_calls.append(call)
+        msg["tool_calls"] = wire_calls
     return {
         "id": resp.id or "chatcmpl-gateway",
         "object": "chat.completion",
@@ -842,3 +857,6 @@ def decode_error_body(body: bytes) -> tuple[str, str | None]:
         e = obj[0]["error"]
         return str(e.get("message") or e)[:2000], None
     return body.decode("utf-8", "replace")[:300], None
+
+
+CODEC = OpenAIChatCodec()

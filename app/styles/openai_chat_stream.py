@@ -14,6 +14,7 @@ from app.canonical import (
     PartStop,
     ReasoningDelta,
     ReasoningPart,
+    SignatureDelta,
     Request,
     StopReason,
     StreamError,
@@ -25,7 +26,7 @@ from app.canonical import (
     ToolCallPart,
     Usage,
 )
-from app.styles import conversions
+from app.styles import artifacts, conversions
 from app.styles.openai_chat_fields import (
     FINISH_REASON,
     STOP_REASON,
@@ -215,6 +216,8 @@ class ChatStreamEncoder:
         self._model = req.model
         self._created = int(time.time())
         self._tool_index: dict[int, int] = {}
+        self._reasoning: ReasoningPart | None = None  # the open reasoning part, accumulated
+        self._carried: list[ReasoningPart] = []  # artifacts waiting for the next tool call id
         self._kinds: dict[int, str] = {}
         self._custom_parts: dict[int, ToolCallPart] = {}
 
@@ -246,12 +249,25 @@ class ChatStreamEncoder:
                 }
             )
         if isinstance(event, ReasoningDelta):
+            if self._reasoning is not None:
+                self._reasoning.text += event.text
             return self._chunk({"reasoning_content": event.text})
+        if isinstance(event, SignatureDelta):
+            if self._reasoning is not None:
+                self._reasoning.signature = (self._reasoning.signature or "") + event.signature
+            return b""
         if isinstance(event, PartStart):
             part = event.part
+            if isinstance(part, ReasoningPart):
+                self._reasoning = ReasoningPart(
+                    text=part.text, signature=part.signature, origin=part.origin, redacted=part.redacted, item_id=part.item_id
+                )
             if isinstance(part, ToolCallPart):
                 k = len(self._tool_index)
                 self._tool_index[event.index] = k
+                call_id = artifacts.id_with_artifacts(part.id, self._carried)
+                self._carried = []
+                part = ToolCallPart(call_id, part.name, part.arguments, kind=part.kind)
                 if part.name in self._custom or part.kind == "custom":
                     # custom (free-form) calls go out whole at PartStop: their input must be
                     # unwrapped from the function-call JSON first
@@ -277,6 +293,10 @@ class ChatStreamEncoder:
                 return self._chunk({"reasoning_content": part.text})
             return b""
         if isinstance(event, PartStop):
+            if self._reasoning is not None:
+                if artifacts.carried(self._reasoning, "openai-chat"):
+                    self._carried.append(self._reasoning)
+                self._reasoning = None
             custom_call = self._custom_parts.pop(event.index, None)
             if custom_call is None:
                 return b""

@@ -1,0 +1,164 @@
+"""What every fake upstream answers, whatever its style.
+
+A fake parses its own wire format into a ``Conversation`` and renders the ``Plan`` that ``plan``
+returns. The behaviour is deterministic so tests can assert on it:
+
+* the last turn holds tool results -> text ``Tool results: name=result; ...`` (so a test sees
+  that each result reached the provider paired with the right call);
+* tools are offered and the last user text says "tool" (or a call is required/forced) -> one call
+  of the first (or forced) tool; with "parallel" in the text, one call to each of the first two
+  tools; arguments are filled from the tool's schema (``example_args``);
+* JSON is asked for -> a JSON text (schema-shaped when there is a schema);
+* "max-tokens" in the text -> a cut answer with the max-tokens stop reason;
+* otherwise -> ``Echo: <last user text>``.
+
+When the request enables thinking (or the model name contains "think"), the answer starts with
+reasoning ``Thinking about: <last user text>`` and a signature the fake can later verify.
+Usage is fixed so tests can check how each style maps it: 100 prompt tokens of which 30 cache
+reads and 10 cache writes, output = 1 + len(text) // 4 (+5 reasoning tokens when thinking).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ToolSpec:
+    name: str
+    schema: dict[str, Any]
+
+
+@dataclass
+class ToolResult:
+    call_id: str
+    name: str | None
+    text: str
+    is_error: bool = False
+
+
+@dataclass
+class Conversation:
+    system: str = ""
+    last_role: str = "user"  # user | tool
+    last_user_text: str = ""
+    tool_results: list[ToolResult] = field(default_factory=list)
+    tools: list[ToolSpec] = field(default_factory=list)
+    forced_tool: str | None = None
+    tool_required: bool = False
+    wants_json: bool = False
+    json_schema: dict[str, Any] | None = None
+    thinking: bool = False
+    images: int = 0
+    stop: list[str] = field(default_factory=list)
+    max_tokens: int | None = None
+    messages: int = 0
+
+
+@dataclass
+class Call:
+    id: str
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Usage:
+    input: int = 100
+    cache_read: int = 30
+    cache_write: int = 10
+    output: int = 0
+    reasoning: int = 0
+
+
+@dataclass
+class Plan:
+    text: str | None = None
+    reasoning: str | None = None
+    signature: str | None = None
+    calls: list[Call] = field(default_factory=list)
+    stop: str = "end"  # end | tool | max_tokens | stop_sequence
+    usage: Usage = field(default_factory=Usage)
+
+
+def signature_for(style: str, text: str) -> str:
+    """The signature a fake issues for reasoning ``text`` (and checks when it comes back)."""
+    return f"{style}-sig-" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def plan(conv: Conversation, model: str, style: str) -> Plan:
+    p = Plan()
+    thinking = conv.thinking or "think" in model
+    if conv.last_role == "tool" and conv.tool_results:
+        p.text = "Tool results: " + "; ".join(f"{r.name or r.call_id}={r.text}" for r in conv.tool_results)
+    elif conv.tools and (conv.forced_tool or conv.tool_required or "tool" in conv.last_user_text.lower()):
+        tools = {t.name: t for t in conv.tools}
+        if conv.forced_tool and conv.forced_tool in tools:
+            chosen = [tools[conv.forced_tool]]
+        elif "parallel" in conv.last_user_text.lower() and len(conv.tools) >= 2:
+            chosen = conv.tools[:2]
+        else:
+            chosen = conv.tools[:1]
+        digest = hashlib.sha256(conv.last_user_text.encode()).hexdigest()[:8]
+        p.calls = [Call(f"call_{digest}_{i}", t.name, example_args(t.schema)) for i, t in enumerate(chosen)]
+        p.stop = "tool"
+    elif conv.wants_json:
+        p.text = json.dumps(example_args(conv.json_schema) if conv.json_schema else {"answer": "ok"})
+    else:
+        p.text = f"Echo: {conv.last_user_text}"
+        if conv.images:
+            p.text += f" [{conv.images} image(s)]"
+        if "max-tokens" in conv.last_user_text:
+            p.text = p.text[:12]
+            p.stop = "max_tokens"
+        for s in conv.stop:
+            if s and s in p.text:
+                p.text = p.text[: p.text.index(s)]
+                p.stop = "stop_sequence"
+                break
+    if thinking:
+        p.reasoning = f"Thinking about: {conv.last_user_text or 'the tool results'}"
+        p.signature = signature_for(style, p.reasoning)
+        p.usage.reasoning = 5
+    p.usage.output = (
+        1 + len(p.text or "") // 4 + sum(len(json.dumps(c.args)) // 4 for c in p.calls) + p.usage.reasoning
+    )
+    return p
+
+
+_VALUES = {
+    "city": "Paris",
+    "location": "Paris",
+    "file_path": "hello.txt",
+    "path": "hello.txt",
+    "filename": "hello.txt",
+    "content": "hi from fake",
+    "command": "echo hi",
+    "unit": "celsius",
+}
+
+
+def example_args(schema: dict[str, Any] | None, name: str = "", depth: int = 0) -> Any:
+    if not schema or depth > 5:
+        return {} if depth == 0 else "x"
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if isinstance(kind, str):
+        kind = kind.lower()
+    if kind == "object" or (kind is None and "properties" in schema):
+        props = schema.get("properties") or {}
+        required = schema.get("required") or list(props)
+        return {k: example_args(props[k], k, depth + 1) for k in required if k in props}
+    if kind == "array":
+        return [example_args(schema.get("items") or {"type": "string"}, name, depth + 1)]
+    if kind in ("integer", "number"):
+        return 1
+    if kind == "boolean":
+        return True
+    return _VALUES.get(name, "x")

@@ -282,7 +282,20 @@ def _describe(exc: msgspec.ValidationError) -> str:
     what = what[0].lower() + what[1:] if what else what
     if what.startswith("object contains unknown field"):
         return f"{path or '(top level)'}: {what} (check the spelling; see README, Configuration)"
+    if what.startswith("invalid enum value"):
+        field = re.sub(r"\[\d+\]$", "", path.rsplit(".", 1)[-1])
+        if field in _CHOICES:
+            what += f" (expected one of: {', '.join(_CHOICES[field])})"
     return f"{path or '(top level)'}: {what}"
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "style": ("openai-chat", "openai-responses", "anthropic-messages", "google-genai", "mock"),
+    "backend": ("memory", "redis", "off"),
+    "conflict_resolution": ("tools", "format", "reasoning"),
+    "level": ("debug", "info", "warning", "error"),
+    "max_tokens_field": ("max_tokens", "max_completion_tokens"),
+}
 
 
 # --------------------------------------------------------------------------- validation

@@ -26,6 +26,10 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         buf = self._buf + chunk if self._buf else chunk
+        hold = b""
+        if buf.endswith(b"\r"):
+            # a CRLF may be split across chunks: decide what this CR means with the next byte
+            buf, hold = buf[:-1], b"\r"
         if b"\r" in buf:
             buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         events: list[SSEEvent] = []
@@ -39,7 +43,7 @@ class SSEParser:
             ev = _parse_frame(frame)
             if ev is not None:
                 events.append(ev)
-        self._buf = buf[start:]
+        self._buf = buf[start:] + hold
         return events
 
     def flush(self) -> list[SSEEvent]:

@@ -10,6 +10,7 @@ upstream and the provider's own bytes come back (passthrough). Every failure bec
 
 from __future__ import annotations
 
+import itertools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -293,5 +294,10 @@ def _pop_hints(body: Any, headers: dict[str, str]) -> _Hints:
     return hints
 
 
+_ID_PREFIX = uuid.uuid4().hex[:16]  # random per process: ids stay unique across workers
+_id_counter = itertools.count(1)
+
+
 def _request_id() -> str:
-    return uuid.uuid4().hex
+    """32 hex characters, unique per process run (uuid4 costs a getrandom call per request)."""
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"

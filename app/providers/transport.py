@@ -82,7 +82,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 request.method,
                 str(request.url),
                 data=request.content,
-                headers=request.headers.multi_items(),
+                # raw latin-1 decoding: httpx's Headers.multi_items() re-detects the
+                # encoding on every call
+                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
                 timeout=timeout,
                 allow_redirects=False,
             )

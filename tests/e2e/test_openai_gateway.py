@@ -494,3 +494,22 @@ def test_client_disconnect_cancels_waiting_upstream(env: Env) -> None:
     while time.monotonic() < deadline and fake.last.status != 499:
         time.sleep(0.05)
     assert fake.last.status == 499
+
+
+def test_raw_passthrough_forwards_any_endpoint_with_the_provider_key(env: Env) -> None:
+    r = httpx.get(f"{env.url}/v1/raw/fake-chat/models?limit=2", headers={"authorization": f"Bearer {KEY}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["data"][0]["id"] == "fake"
+    assert r.headers["x-provider"] == "fake-chat"
+    rec = env.fake("openai-chat").last
+    assert rec.path == "/v1/models" and rec.query == {"limit": "2"}
+    assert rec.headers["authorization"] == "Bearer upstream-secret-chat"
+    posted = httpx.post(
+        f"{env.url}/v1/raw/fake-chat/chat/completions",
+        json={"model": "chat/ok", "messages": [{"role": "user", "content": "raw"}]},
+        headers={"authorization": f"Bearer {KEY}"},
+    )
+    assert posted.json()["choices"][0]["message"]["content"] == "Echo: raw"
+    assert httpx.get(f"{env.url}/v1/raw/fake-chat/models").status_code == 401
+    missing = httpx.get(f"{env.url}/v1/raw/nobody/models", headers={"authorization": f"Bearer {KEY}"})
+    assert missing.status_code == 404 and "fake-chat" in missing.json()["error"]["message"]

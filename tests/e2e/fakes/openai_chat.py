@@ -42,6 +42,7 @@ class FakeOpenAIChat(FakeUpstream):
         return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
     async def models(self, request: web.Request) -> web.Response:
+        await self.record(request)
         return web.json_response(
             {"object": "list", "data": [{"id": "fake", "object": "model", "created": 0, "owned_by": "fake"}]}
         )

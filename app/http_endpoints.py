@@ -70,7 +70,9 @@ class ProxyEndpoints:
 
         return handle
 
-    async def _proxy(self, scope: HTTPScope, receive: Receive, send: Send, style: Style, target: RequestTarget) -> None:
+    async def _proxy(
+        self, scope: HTTPScope, receive: Receive, send: Send, style: Style, target: RequestTarget
+    ) -> None:
         headers = request_headers(scope)
         try:
             body = await read_body(receive, headers, self.limit)
@@ -101,14 +103,18 @@ class ProxyEndpoints:
             await self._google_models(scope, send, model)
             return
         if scope["method"] != "POST":
-            await self._fail(send, "google-genai", MethodNotAllowed(f"method {scope['method']} is not allowed on {path}"))
+            await self._fail(
+                send, "google-genai", MethodNotAllowed(f"method {scope['method']} is not allowed on {path}")
+            )
             return
         if method == "generateContent":
             await self._proxy(scope, receive, send, "google-genai", RequestTarget(model=model, stream=False))
         elif method == "streamGenerateContent":
             await self._proxy(scope, receive, send, "google-genai", RequestTarget(model=model, stream=True))
         else:
-            await self._fail(send, "google-genai", NotFound(f"unsupported Google GenAI method '{method or rest}'"))
+            await self._fail(
+                send, "google-genai", NotFound(f"unsupported Google GenAI method '{method or rest}'")
+            )
 
     async def _google_models(self, scope: HTTPScope, send: Send, model: str) -> None:
         headers = request_headers(scope)
@@ -152,7 +158,11 @@ class ProxyEndpoints:
         except GatewayError as err:
             await self._fail(send, "openai-chat", err)
             return
-        req = Request(model=msg.model or "auto", messages=[Message("user", [TextPart(msg.message)])], style="openai-chat")
+        req = Request(
+            model=msg.model or "auto",
+            messages=[Message("user", [TextPart(msg.message)])],
+            style="openai-chat",
+        )
 
         async def work(watch: ClientWatch) -> None:
             reply = await self.gateway.handle_canonical(req, headers, query_params(scope))
@@ -175,7 +185,14 @@ class ProxyEndpoints:
 
         async def work(watch: ClientWatch) -> None:
             reply = await raw_passthrough.forward(
-                self.gateway, self.runtime.providers, provider, path, scope["method"], headers, query_params(scope), body
+                self.gateway,
+                self.runtime.providers,
+                provider,
+                path,
+                scope["method"],
+                headers,
+                query_params(scope),
+                body,
             )
             await send_reply(send, reply, watch)
 

@@ -18,7 +18,9 @@ Handler = Callable[[HTTPScope, Receive, Send], Awaitable[None]]
 
 
 class FrontRouter:
-    def __init__(self, fallback: ASGIApp, exact: dict[str, Handler], prefixes: list[tuple[str, Handler]]) -> None:
+    def __init__(
+        self, fallback: ASGIApp, exact: dict[str, Handler], prefixes: list[tuple[str, Handler]]
+    ) -> None:
         self.fallback = fallback
         self._exact = exact
         self._prefixes = sorted(prefixes, key=lambda p: -len(p[0]))  # longest prefix first

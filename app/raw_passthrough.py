@@ -26,7 +26,9 @@ log = logging.getLogger("frugal.raw")
 _FORWARD = frozenset(
     {"content-type", "accept", "anthropic-beta", "anthropic-version", "openai-beta", "idempotency-key"}
 )
-_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "server", "date"})
+_HOP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "server", "date"}
+)
 
 
 async def forward(
@@ -45,14 +47,20 @@ async def forward(
         remaining = gateway.rate_limiter.acquire(project.name, project.rpm)
         provider = providers.get(name)
         if not isinstance(provider, HttpProvider):
-            known = ", ".join(sorted(n for n, p in providers.items() if isinstance(p, HttpProvider))) or "none"
+            known = (
+                ", ".join(sorted(n for n, p in providers.items() if isinstance(p, HttpProvider))) or "none"
+            )
             raise NotFound(f"no HTTP provider named '{name}' (known: {known})")
         if provider.disabled_reason:
             raise NotFound(f"provider '{name}' is {provider.disabled_reason}")
         params = {k: v for k, v in query.items() if k != "key"}  # never pass the gateway key on
         out_headers = {k: v for k, v in headers.items() if k in _FORWARD}
         request = provider.client.build_request(
-            method, provider.base_url + "/" + path.lstrip("/"), params=params, headers=out_headers, content=body or None
+            method,
+            provider.base_url + "/" + path.lstrip("/"),
+            params=params,
+            headers=out_headers,
+            content=body or None,
         )
         try:
             resp = await provider.client.send(request, stream=True)
@@ -70,11 +78,16 @@ async def forward(
         finally:
             await resp.aclose()
 
-    reply_headers = [(k, v) for k, v in resp.headers.multi_items() if k.lower() not in _HOP and k.lower() != "content-type"]
+    reply_headers = [
+        (k, v) for k, v in resp.headers.multi_items() if k.lower() not in _HOP and k.lower() != "content-type"
+    ]
     reply_headers += [("x-gateway", GATEWAY_HEADER), ("x-provider", name)]
     if remaining is not None:
         reply_headers.append(("x-ratelimit-remaining", str(remaining)))
-    log.info("raw passthrough", extra={"project": project.name, "provider": name, "path": path, "status": resp.status_code})
+    log.info(
+        "raw passthrough",
+        extra={"project": project.name, "provider": name, "path": path, "status": resp.status_code},
+    )
     return Reply(
         resp.status_code,
         reply_headers,

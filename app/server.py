@@ -64,7 +64,12 @@ def _runtime(request: Request[Any, Any, Any]) -> Runtime:
 
 
 def _response(reply: Reply) -> Response[bytes]:
-    return Response(content=reply.body, status_code=reply.status, headers=dict(reply.headers), media_type=reply.content_type)
+    return Response(
+        content=reply.body,
+        status_code=reply.status,
+        headers=dict(reply.headers),
+        media_type=reply.content_type,
+    )
 
 
 @get("/live", sync_to_thread=False)
@@ -77,10 +82,15 @@ def live() -> Response[bytes]:
 async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Readiness: 200 while at least one provider can be called, else 503."""
     runtime = _runtime(request)
-    providers = {name: ("disabled: " + p.disabled_reason) if p.disabled_reason else "ok" for name, p in runtime.providers.items()}
+    providers = {
+        name: ("disabled: " + p.disabled_reason) if p.disabled_reason else "ok"
+        for name, p in runtime.providers.items()
+    }
     ok = any(v == "ok" for v in providers.values())
     body = {"status": "ok" if ok else "unavailable", "providers": providers, "config": runtime.source}
-    return Response(content=_encoder.encode(body), status_code=200 if ok else 503, media_type="application/json")
+    return Response(
+        content=_encoder.encode(body), status_code=200 if ok else 503, media_type="application/json"
+    )
 
 
 @get("/v1/models")
@@ -95,7 +105,11 @@ async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
     except GatewayError as err:
         return _response(runtime.gateway.error_reply(codec, err))
     models = [ModelInfo(id=n, created=STARTED) for n in runtime.gateway.resolver.names()]
-    return Response(content=codec.encode_models(models), media_type="application/json", headers={"x-gateway": GATEWAY_HEADER})
+    return Response(
+        content=codec.encode_models(models),
+        media_type="application/json",
+        headers={"x-gateway": GATEWAY_HEADER},
+    )
 
 
 def _not_found(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -111,4 +125,6 @@ def _not_found(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     else:
         err = NotFound(f"unknown endpoint {request.method} {path}")
     status, body = codec_for(style).encode_error(err)
-    return Response(content=body, status_code=status, media_type="application/json", headers={"x-gateway": GATEWAY_HEADER})
+    return Response(
+        content=body, status_code=status, media_type="application/json", headers={"x-gateway": GATEWAY_HEADER}
+    )

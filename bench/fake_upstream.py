@@ -13,20 +13,35 @@ ANSWER = json.dumps(
         "object": "chat.completion",
         "created": 1,
         "model": "bench-model",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello from the bench"}, "finish_reason": "stop"}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "hello from the bench"},
+                "finish_reason": "stop",
+            }
+        ],
         "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
     }
 ).encode()
 
 
 def _chunk(delta: dict[str, object], finish: str | None = None) -> bytes:
-    payload = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "bench-model",
-               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    payload = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "bench-model",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
 
 STREAM = [_chunk({"role": "assistant", "content": ""})] + [_chunk({"content": f"tok{i} "}) for i in range(48)]
-STREAM += [_chunk({}, "stop"), b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"bench-model","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":50,"total_tokens":62}}\n\n', b"data: [DONE]\n\n"]
+STREAM += [
+    _chunk({}, "stop"),
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"bench-model","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":50,"total_tokens":62}}\n\n',
+    b"data: [DONE]\n\n",
+]
 
 
 async def chat(request: web.Request) -> web.StreamResponse:

@@ -29,6 +29,7 @@ async def chat(request: Request[object, object, object]) -> Response[bytes] | St
     body = await request.body()
     resp = await _state["session"].post(UPSTREAM, data=body, headers={"content-type": "application/json"})
     if resp.headers.get("content-type", "").startswith("text/event-stream"):
+
         async def relay():  # type: ignore[no-untyped-def]
             try:
                 async for chunk in resp.content.iter_any():
@@ -42,4 +43,6 @@ async def chat(request: Request[object, object, object]) -> Response[bytes] | St
     return Response(content=data, status_code=resp.status, media_type="application/json")
 
 
-app = Litestar([chat], on_startup=[_startup], on_shutdown=[_shutdown], openapi_config=None, logging_config=None)
+app = Litestar(
+    [chat], on_startup=[_startup], on_shutdown=[_shutdown], openapi_config=None, logging_config=None
+)

@@ -55,7 +55,9 @@ def wait_http(url: str, method: str = "GET", timeout: float = 30) -> None:
 
 
 def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -152,13 +154,38 @@ def main() -> None:
     procs = [
         start([sys.executable, "bench/fake_upstream.py", str(up)]),
         start(
-            [sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port", str(floor), "--loop", "uvloop",
-             "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.floor_app:app",
+                "--port",
+                str(floor),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
             {"BENCH_UPSTREAM": f"http://127.0.0.1:{up}"},
         ),
     ]
-    gateway = start([sys.executable, "-m", "app", "serve", "--config", str(tmp / "gateway.yaml"), "--host", "127.0.0.1",
-                     "--port", str(gw)])
+    gateway = start(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "serve",
+            "--config",
+            str(tmp / "gateway.yaml"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(gw),
+        ]
+    )
     procs.append(gateway)
     targets = {
         "direct": (up, "/v1/chat/completions", None),
@@ -206,8 +233,10 @@ def report(r: dict[str, dict[str, Any]], json_path: str | None) -> None:
         ("TTFB of a 50-chunk stream, p50 (ms)", floor["ttfb"]["p50_ms"], gw["ttfb"]["p50_ms"]),
         ("whole 50-chunk stream, p50 (ms)", floor["ttfb"]["full_ms"], gw["ttfb"]["full_ms"]),
     ]
-    print(f"\nupstream direct: p50 {direct['seq']['p50_ms']:.3f} ms sequential, {direct['c64']['rps']:.0f} req/s at c=64, "
-          f"TTFB {direct['ttfb']['p50_ms']:.3f} ms")
+    print(
+        f"\nupstream direct: p50 {direct['seq']['p50_ms']:.3f} ms sequential, {direct['c64']['rps']:.0f} req/s at c=64, "
+        f"TTFB {direct['ttfb']['p50_ms']:.3f} ms"
+    )
     print(f"{'metric':40} {'floor':>10} {'gateway':>10} {'gw/floor':>9}")
     for name, f, g in rows:
         ratio = g / f if f else float("inf")
@@ -215,8 +244,10 @@ def report(r: dict[str, dict[str, Any]], json_path: str | None) -> None:
     print(f"{'gateway RSS after the run (MB)':40} {'':>10} {gw['rss_mb']:10.1f}")
     p50_ok = added["gateway"]["p50_ms"] <= 2 * max(added["floor"]["p50_ms"], 1e-6)
     rps_ok = gw["c64"]["rps"] >= 0.5 * floor["c64"]["rps"]
-    print(f"target added p50 <= 2x floor: {'PASS' if p50_ok else 'FAIL'}; "
-          f"target c=64 throughput >= 0.5x floor: {'PASS' if rps_ok else 'FAIL'}")
+    print(
+        f"target added p50 <= 2x floor: {'PASS' if p50_ok else 'FAIL'}; "
+        f"target c=64 throughput >= 0.5x floor: {'PASS' if rps_ok else 'FAIL'}"
+    )
     if json_path:
         Path(json_path).write_text(json.dumps({"results": r, "added": added}, indent=2))
 

@@ -15,7 +15,9 @@ import time
 
 
 def one(host: str, port: int, path: str, key: str) -> tuple[float, float]:
-    body = json.dumps({"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": "stream please"}]})
+    body = json.dumps(
+        {"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": "stream please"}]}
+    )
     request = (
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nAuthorization: Bearer {key}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}"
@@ -32,7 +34,7 @@ def one(host: str, port: int, path: str, key: str) -> tuple[float, float]:
                 break
             buf += data
             if first is None:
-                head, sep, rest = buf.partition(b"\r\n\r\n")
+                _head, sep, rest = buf.partition(b"\r\n\r\n")
                 if sep and b"data:" in rest:
                     first = time.perf_counter() - started
         full = time.perf_counter() - started

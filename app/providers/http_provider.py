@@ -102,7 +102,10 @@ class HttpProvider:
                 names = {k for k, _ in forwarded}
                 headers = [h for h in self._headers if h[0] not in names] + forwarded
         if stream:
-            headers = [*(headers.multi_items() if isinstance(headers, httpx.Headers) else headers), ("accept", "text/event-stream")]
+            headers = [
+                *(headers.multi_items() if isinstance(headers, httpx.Headers) else headers),
+                ("accept", "text/event-stream"),
+            ]
         read = self._read_timeout
         return httpx.Request(
             "POST",

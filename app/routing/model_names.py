@@ -152,8 +152,8 @@ class ModelResolver:
         provider = self._providers.get("local")
         if provider is None:
             raise BadRequest(
-                f"model '{model}' asks for the local provider, but none is configured (set LOCAL_LLM_BASE_URL "
-                "or add a provider named 'local')"
+                f"model '{model}' asks for the local provider, but none is configured "
+                "(set LOCAL_LLM_BASE_URL or add a provider named 'local')"
             )
         if not name:
             raise BadRequest("model 'local:' needs a model name after the colon, e.g. local:qwen2.5-coder")

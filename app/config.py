@@ -8,6 +8,7 @@ and what is wrong, e.g. ``gateway.yaml: routes[0].steps[1].provider: unknown pro
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from collections.abc import Mapping
@@ -339,14 +340,18 @@ def validate(cfg: GatewayConfig, name: str) -> list[str]:
     names = set(routes)
     for r in cfg.routes:
         names.update(r.aliases)
-    for p in cfg.providers:
-        names.update(p.models)
+    patterns = [m for p in cfg.providers for m in p.models if any(c in m for c in "*?[")]
+    names.update(m for p in cfg.providers for m in p.models)
+
+    def known(target: str) -> bool:
+        return target in names or any(fnmatch.fnmatchcase(target, pat) for pat in patterns)
+
     for alias, target in cfg.aliases.items():
-        if target not in names:
+        if not known(target):
             raise err(f"aliases.{alias}", f"target '{target}' is not a route or provider model")
     for tier in ("local", "cheap", "strong"):
         target = getattr(cfg.tiers, tier)
-        if target and target not in names and target not in cfg.aliases:
+        if target and not known(target) and target not in cfg.aliases:
             raise err(f"tiers.{tier}", f"'{target}' is not a route, alias or provider model")
     for i, proj in enumerate(cfg.auth.projects):
         if not proj.api_key:

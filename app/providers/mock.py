@@ -44,13 +44,10 @@ from app.canonical import (
     Usage,
 )
 from app.providers.base import Completion, StreamChunk, UpstreamCall
+from app.token_estimate import estimate_text as estimate_tokens
 
 _ASKS_FOR_TOOL = re.compile(r"\b(tool|tools|call|use|run|execute|write|create|invoke)\b", re.IGNORECASE)
 _WORDS = re.compile(r"\S+\s*")
-
-
-def estimate_tokens(text: str) -> int:
-    return (len(text) + 3) // 4
 
 
 class MockProvider:

@@ -1,9 +1,8 @@
 """Requests-per-minute limits per project, as token buckets.
 
 A bucket holds up to ``rpm`` tokens and refills at ``rpm / 60`` per second, so a project may
-burst up to its minute's allowance and then continues at its steady rate. This in-process
-limiter is the default; several replicas share counters through Redis (``RedisRateLimiter``,
-with the reliability features).
+burst up to its minute's allowance and then continues at its steady rate. The counters live in
+this process (one set per worker); sharing them across replicas through Redis is on the roadmap.
 """
 
 from __future__ import annotations

@@ -333,9 +333,9 @@ def validate(cfg: GatewayConfig, name: str) -> list[str]:
             raise err(f"routes[{i}].steps", "a route needs at least one step")
         for j, s in enumerate(r.steps):
             if s.provider not in providers:
-                known = ", ".join(sorted(providers)) or "none configured"
+                listed = ", ".join(sorted(providers)) or "none configured"
                 raise err(
-                    f"routes[{i}].steps[{j}].provider", f"unknown provider '{s.provider}' (known: {known})"
+                    f"routes[{i}].steps[{j}].provider", f"unknown provider '{s.provider}' (known: {listed})"
                 )
     names = set(routes)
     for r in cfg.routes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ import msgspec
 
 from app import __version__
 from app.auth import Authenticator, Project
-from app.canonical import Request, Response, Style
+from app.canonical import Request, Response, StreamError, Style
 from app.config import LimitsConfig
 from app.errors import BadRequest, GatewayError, UpstreamStatus
 from app.pipeline import AfterHook, RequestContext, Stage
@@ -31,10 +31,11 @@ from app.reliability.rate_limiter import MemoryRateLimiter
 from app.routing.model_names import ModelResolver, Resolution
 from app.streaming import StreamAssembler, events_from_response
 from app.styles import codec_for
-from app.styles.base import Codec, RequestTarget
+from app.styles.base import Codec, RequestTarget, StreamEncoder
 
 log = logging.getLogger("frugal.gateway")
 _ANONYMOUS = Project("anonymous")
+_DEFAULT_TARGET = RequestTarget()
 GATEWAY_HEADER = f"frugal-gateway/{__version__}"
 _decoder = msgspec.json.Decoder()
 
@@ -106,7 +107,7 @@ class Gateway:
             hints = _pop_hints(body, inbound.headers)
             req = codec.decode_request(body, inbound.target)
             client_body = None if hints.changed_body else ClientBody(inbound.style, body, inbound.body)
-            return await self._process(codec, req, ctx, hints, inbound.headers, client_body)
+            return await self._process(codec, req, ctx, hints, inbound.headers, client_body, inbound.target)
         except GatewayError as err:
             reply = self.error_reply(codec, err, ctx)
             self._after(req, None, ctx)
@@ -133,6 +134,7 @@ class Gateway:
         hints: _Hints,
         headers: dict[str, str],
         client_body: ClientBody | None,
+        target: RequestTarget = _DEFAULT_TARGET,
     ) -> Reply:
         self._check_limits(req)
         ctx.resolution = self._resolve(req.model, hints, ctx.project)
@@ -147,7 +149,7 @@ class Gateway:
         route = ctx.resolution.route
         if req.stream:
             stream = await self.dispatcher.open_stream(req, route, ctx, headers, client_body)
-            return self._stream_reply(codec, req, stream, ctx)
+            return self._stream_reply(codec, req, stream, ctx, target)
         completion = await self.dispatcher.complete(req, route, ctx, headers, client_body)
         ctx.model = completion.response.model or ctx.model
         ctx.usage = completion.response.usage
@@ -225,8 +227,12 @@ class Gateway:
 
         return Reply(200, self._headers(ctx), stream=replay(), content_type=encoder.content_type)
 
-    def _stream_reply(self, codec: Codec, req: Request, stream: UpstreamStream, ctx: RequestContext) -> Reply:
-        encoder = None if stream.passthrough else codec.stream_encoder(req)
+    def _stream_reply(
+        self, codec: Codec, req: Request, stream: UpstreamStream, ctx: RequestContext, target: RequestTarget
+    ) -> Reply:
+        # the provider's own bytes go out only when they are what the client expects
+        raw = stream.passthrough and target.sse
+        encoder = _stream_encoder(codec, req, target)
 
         async def body() -> AsyncIterator[bytes]:
             asm = StreamAssembler()
@@ -234,10 +240,14 @@ class Gateway:
                 async for chunk in stream:
                     for ev in chunk.events:
                         asm.add(ev)
-                    if encoder is None:
+                    if not raw:
+                        data = b"".join([encoder.encode(ev) for ev in chunk.events])
+                    elif chunk.raw:
                         data = chunk.raw
                     else:
-                        data = b"".join([encoder.encode(ev) for ev in chunk.events])
+                        # an error the gateway noticed (cut stream, read timeout) has no
+                        # provider bytes: say it in the client's style
+                        data = b"".join([encoder.encode(ev) for ev in chunk.events if isinstance(ev, StreamError)])
                     if data:
                         yield data
             finally:
@@ -249,7 +259,7 @@ class Gateway:
                     ctx.status = asm.error.status
                 self._after(req, resp, ctx)
 
-        content_type = "text/event-stream" if encoder is None else encoder.content_type
+        content_type = "text/event-stream" if raw else encoder.content_type
         return Reply(200, self._headers(ctx), stream=body(), content_type=content_type)
 
     def _headers(self, ctx: RequestContext) -> list[tuple[str, str]]:
@@ -274,6 +284,15 @@ class Gateway:
                 hook.after(req, resp, ctx)
             except Exception:  # an after-hook must never break an answer already given
                 log.exception("after-hook %s failed", type(hook).__name__)
+
+
+def _stream_encoder(codec: Codec, req: Request, target: RequestTarget) -> StreamEncoder:
+    if not target.sse:
+        # Google without ?alt=sse: the stream is one JSON array sent piece by piece
+        json_array: Callable[[Request], StreamEncoder] | None = getattr(codec, "json_stream_encoder", None)
+        if json_array is not None:
+            return json_array(req)
+    return codec.stream_encoder(req)
 
 
 def _pop_hints(body: Any, headers: dict[str, str]) -> _Hints:

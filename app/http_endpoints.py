@@ -110,7 +110,8 @@ class ProxyEndpoints:
         if method == "generateContent":
             await self._proxy(scope, receive, send, "google-genai", RequestTarget(model=model, stream=False))
         elif method == "streamGenerateContent":
-            await self._proxy(scope, receive, send, "google-genai", RequestTarget(model=model, stream=True))
+            sse = query_params(scope).get("alt") == "sse"
+            await self._proxy(scope, receive, send, "google-genai", RequestTarget(model=model, stream=True, sse=sse))
         else:
             await self._fail(
                 send, "google-genai", NotFound(f"unsupported Google GenAI method '{method or rest}'")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import msgspec
+
 from app.canonical import (
     Finish,
     ImagePart,
@@ -57,7 +59,9 @@ class StreamAssembler:
             while len(self._parts) <= ev.index:
                 self._parts.append(TextPart(""))
                 self._chunks.append([])
-            self._parts[ev.index] = ev.part
+            # a copy: the event's part is shared with the client encoder, which must not see
+            # the signature deltas folded into it
+            self._parts[ev.index] = msgspec.structs.replace(ev.part)
             self._chunks[ev.index] = [_initial_text(ev.part)]
         elif isinstance(ev, SignatureDelta):
             part = self._parts[ev.index]

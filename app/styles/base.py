@@ -39,10 +39,12 @@ from app.styles.sse import SSEEvent
 
 class RequestTarget(msgspec.Struct, frozen=True):
     """What the URL says about a request: some styles put the model and the stream flag in the
-    path (Google: ``/v1beta/models/{model}:streamGenerateContent``)."""
+    path (Google: ``/v1beta/models/{model}:streamGenerateContent``), and Google streams SSE only
+    with ``?alt=sse`` (a progressively sent JSON array otherwise)."""
 
     model: str | None = None
     stream: bool | None = None
+    sse: bool = True
 
 
 class ModelInfo(msgspec.Struct, frozen=True):

@@ -598,7 +598,11 @@ def _text_content(parts: list[TextPart]) -> str | list[dict[str, Any]]:
 def _text_part(p: TextPart) -> dict[str, Any]:
     d: dict[str, Any] = {"type": "text", "text": p.text}
     if p.cache_control is not None:
-        d["cache_control"] = msgspec.to_builtins(p.cache_control)
+        # written out field by field: to_builtins would omit the default "ephemeral" type
+        cc: dict[str, Any] = {"type": p.cache_control.type}
+        if p.cache_control.ttl:
+            cc["ttl"] = p.cache_control.ttl
+        d["cache_control"] = cc
     return d
 
 

@@ -18,6 +18,7 @@ from app.http_edge import ClientWatch, guarded, query_params, read_body, request
 from app.http_router import Handler
 from app.styles import available_styles, codec_for
 from app.styles.base import ModelInfo, RequestTarget
+from app.token_counting import TokenCounter
 
 _encoder = msgspec.json.Encoder()
 STARTED = int(time.time())
@@ -37,6 +38,7 @@ class ProxyEndpoints:
         self.runtime = runtime
         self.gateway = runtime.gateway
         self.limit = runtime.config.limits.max_body_bytes
+        self.tokens = TokenCounter(runtime.gateway, runtime.providers)
 
     # ------------------------------------------------------------------ routing table
 
@@ -47,8 +49,10 @@ class ProxyEndpoints:
             table["/v1/chat/completions"] = table["/chat/completions"] = self.proxy("openai-chat")
         if "openai-responses" in styles:
             table["/v1/responses"] = table["/responses"] = self.proxy("openai-responses")
+            table["/v1/responses/input_tokens"] = self.counter("openai-responses")
         if "anthropic-messages" in styles:
             table["/v1/messages"] = self.proxy("anthropic-messages")
+            table["/v1/messages/count_tokens"] = self.counter("anthropic-messages")
         if "google-genai" in styles:
             table["/v1beta/models"] = self.google
         return table
@@ -87,6 +91,31 @@ class ProxyEndpoints:
 
         await guarded(receive, work)
 
+    def counter(self, style: Style, target: RequestTarget | None = None) -> Handler:
+        async def handle(scope: HTTPScope, receive: Receive, send: Send) -> None:
+            if scope["method"] != "POST":
+                await self._fail(send, style, MethodNotAllowed(f"use POST for {scope['path']}"))
+                return
+            await self._count(scope, receive, send, style, target or RequestTarget())
+
+        return handle
+
+    async def _count(
+        self, scope: HTTPScope, receive: Receive, send: Send, style: Style, target: RequestTarget
+    ) -> None:
+        headers = request_headers(scope)
+        try:
+            body = await read_body(receive, headers, self.limit)
+        except GatewayError as err:
+            await self._fail(send, style, err)
+            return
+        inbound = Inbound(style, body, headers, query_params(scope), target)
+
+        async def work(watch: ClientWatch) -> None:
+            await send_reply(send, await self.tokens.count(inbound), watch)
+
+        await guarded(receive, work)
+
     async def _fail(self, send: Send, style: Style, err: GatewayError) -> None:
         await send_reply(send, self.gateway.error_reply(codec_for(style), err))
 
@@ -109,19 +138,27 @@ class ProxyEndpoints:
             return
         if method == "generateContent":
             await self._proxy(scope, receive, send, "google-genai", RequestTarget(model=model, stream=False))
+        elif method == "countTokens":
+            await self._count(scope, receive, send, "google-genai", RequestTarget(model=model, stream=False))
         elif method == "streamGenerateContent":
             sse = query_params(scope).get("alt") == "sse"
-            await self._proxy(scope, receive, send, "google-genai", RequestTarget(model=model, stream=True, sse=sse))
+            await self._proxy(
+                scope, receive, send, "google-genai", RequestTarget(model=model, stream=True, sse=sse)
+            )
         else:
             await self._fail(
                 send, "google-genai", NotFound(f"unsupported Google GenAI method '{method or rest}'")
             )
 
     async def _google_models(self, scope: HTTPScope, send: Send, model: str) -> None:
+        """Model listing and lookup under ``/v1beta/models`` and ``/v1/models/{id}``, shaped for
+        whoever asks: the google-genai SDK uses ``/v1`` by default, as OpenAI clients do."""
         headers = request_headers(scope)
-        codec = codec_for("google-genai")
+        query = query_params(scope)
+        style = listing_style(headers, query, scope["path"])
+        codec = codec_for(style)
         try:
-            self.gateway.authenticate(headers, query_params(scope))
+            self.gateway.authenticate(headers, query)
             names = self.gateway.resolver.names()
             if not model:
                 body = codec.encode_models([ModelInfo(id=n, created=STARTED) for n in names])
@@ -129,12 +166,7 @@ class ProxyEndpoints:
                 name = model.removeprefix("models/")
                 if name not in names:
                     self.gateway.resolver.resolve(name)  # raises the did-you-mean 400 when unknown
-                encode_one = getattr(codec, "encode_model", None)
-                body = (
-                    encode_one(ModelInfo(id=name, created=STARTED))
-                    if encode_one is not None
-                    else codec.encode_models([ModelInfo(id=name, created=STARTED)])
-                )
+                body = _one_model(codec.encode_models([ModelInfo(id=name, created=STARTED)]), style)
         except GatewayError as err:
             await send_reply(send, self.gateway.error_reply(codec, err))
             return
@@ -198,3 +230,21 @@ class ProxyEndpoints:
             await send_reply(send, reply, watch)
 
         await guarded(receive, work)
+
+
+def listing_style(headers: dict[str, str], query: dict[str, str], path: str) -> Style:
+    """Which style's shape a model listing should have, from how the client identifies itself."""
+    styles = available_styles()
+    google = "x-goog-api-key" in headers or "x-goog-api-client" in headers or "key" in query
+    if "google-genai" in styles and (google or path.startswith("/v1beta")):
+        return "google-genai"
+    if "anthropic-version" in headers and "anthropic-messages" in styles:
+        return "anthropic-messages"
+    return "openai-chat"
+
+
+def _one_model(listing: bytes, style: Style) -> bytes:
+    """The single-model object of a style, taken from its one-entry listing."""
+    obj = msgspec.json.decode(listing)
+    entries = obj["models"] if style == "google-genai" else obj["data"]
+    return _encoder.encode(entries[0])

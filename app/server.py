@@ -21,7 +21,7 @@ from app.canonical import Style
 from app.config import LoadedConfig
 from app.errors import GatewayError, NotFound
 from app.gateway import GATEWAY_HEADER, Reply
-from app.http_endpoints import STARTED, MethodNotAllowed, ProxyEndpoints
+from app.http_endpoints import STARTED, MethodNotAllowed, ProxyEndpoints, listing_style
 from app.http_router import FrontRouter
 from app.observability.logging import configure as configure_logging
 from app.styles import available_styles, codec_for
@@ -95,13 +95,13 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/v1/models")
 async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Routes, aliases and ``auto``: Anthropic's list shape for Anthropic clients, else OpenAI's."""
+    """Routes, aliases and ``auto``, in the listing shape of the client's style."""
     runtime = _runtime(request)
     headers = {k.lower(): v for k, v in request.headers.items()}
-    anthropic = "anthropic-version" in headers and "anthropic-messages" in available_styles()
-    codec = codec_for("anthropic-messages" if anthropic else "openai-chat")
+    query = dict(request.query_params)
+    codec = codec_for(listing_style(headers, query, request.url.path))
     try:
-        runtime.gateway.authenticate(headers, dict(request.query_params))
+        runtime.gateway.authenticate(headers, query)
     except GatewayError as err:
         return _response(runtime.gateway.error_reply(codec, err))
     models = [ModelInfo(id=n, created=STARTED) for n in runtime.gateway.resolver.names()]

@@ -55,7 +55,21 @@ class FakeAnthropic(FakeUpstream):
         super().__init__(style=STYLE)
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/v1/messages", self.handle), web.get("/v1/models", self.models)]
+        return [
+            web.post("/v1/messages", self.handle),
+            web.post("/v1/messages/count_tokens", self.count_tokens),
+            web.get("/v1/models", self.models),
+        ]
+
+    async def count_tokens(self, request: web.Request) -> web.Response:
+        """A recognisable count (4242 + one per message) so tests can tell it from an estimate."""
+        rec = await self.record(request)
+        if not request.headers.get("x-api-key"):
+            return self.error(401, "x-api-key header is required")
+        body = rec.json if isinstance(rec.json, dict) else {}
+        if "max_tokens" in body or "stream" in body:
+            return self.error(400, "count_tokens takes no max_tokens or stream")
+        return web.json_response({"input_tokens": 4242 + len(body.get("messages") or [])})
 
     def error_body(self, status: int, message: str) -> dict[str, Any]:
         kind = ERROR_TYPES.get(status, "api_error")

@@ -247,7 +247,9 @@ class Gateway:
                     else:
                         # an error the gateway noticed (cut stream, read timeout) has no
                         # provider bytes: say it in the client's style
-                        data = b"".join([encoder.encode(ev) for ev in chunk.events if isinstance(ev, StreamError)])
+                        data = b"".join(
+                            [encoder.encode(ev) for ev in chunk.events if isinstance(ev, StreamError)]
+                        )
                     if data:
                         yield data
             finally:

@@ -25,10 +25,11 @@ from app.canonical import Request, Response, StreamError, Style
 from app.config import LimitsConfig
 from app.errors import BadRequest, GatewayError, UpstreamStatus
 from app.pipeline import AfterHook, RequestContext, Stage
-from app.providers.base import ClientBody, UpstreamStream
+from app.providers.base import ClientBody, Completion, StreamChunk, UpstreamStream
 from app.reliability.fallback import Dispatcher
 from app.reliability.rate_limiter import MemoryRateLimiter
 from app.routing.model_names import ModelResolver, Resolution
+from app.stop_sequences import StopCutter, cut_response
 from app.streaming import StreamAssembler, events_from_response
 from app.styles import codec_for
 from app.styles.base import Codec, RequestTarget, StreamEncoder
@@ -151,6 +152,8 @@ class Gateway:
             stream = await self.dispatcher.open_stream(req, route, ctx, headers, client_body)
             return self._stream_reply(codec, req, stream, ctx, target)
         completion = await self.dispatcher.complete(req, route, ctx, headers, client_body)
+        if _needs_stop_cut(req, ctx):
+            completion = Completion(cut_response(completion.response, req.stop))
         ctx.model = completion.response.model or ctx.model
         ctx.usage = completion.response.usage
         if completion.passthrough and completion.raw is not None:
@@ -233,11 +236,14 @@ class Gateway:
         # the provider's own bytes go out only when they are what the client expects
         raw = stream.passthrough and target.sse
         encoder = _stream_encoder(codec, req, target)
+        cutter = StopCutter(req.stop) if _needs_stop_cut(req, ctx) else None
 
         async def body() -> AsyncIterator[bytes]:
             asm = StreamAssembler()
             try:
                 async for chunk in stream:
+                    if cutter is not None:
+                        chunk = StreamChunk(b"", cutter.feed(chunk.events))
                     for ev in chunk.events:
                         asm.add(ev)
                     if not raw:
@@ -252,6 +258,8 @@ class Gateway:
                         )
                     if data:
                         yield data
+                    if cutter is not None and cutter.done:
+                        break  # the answer ended at a stop sequence: stop paying for the rest
             finally:
                 await stream.aclose()
                 resp = asm.response() if asm.finished else None
@@ -286,6 +294,14 @@ class Gateway:
                 hook.after(req, resp, ctx)
             except Exception:  # an after-hook must never break an answer already given
                 log.exception("after-hook %s failed", type(hook).__name__)
+
+
+def _needs_stop_cut(req: Request, ctx: RequestContext) -> bool:
+    """The client asked for stop sequences and the answering provider's style has none."""
+    style = ctx.provider_style
+    return (
+        bool(req.stop) and style is not None and style != "mock" and not codec_for(style).takes_stop_sequences
+    )
 
 
 def _stream_encoder(codec: Codec, req: Request, target: RequestTarget) -> StreamEncoder:

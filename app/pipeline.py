@@ -37,6 +37,7 @@ class RequestContext:
     started: float = field(default_factory=time.perf_counter)
     resolution: Resolution | None = None
     provider: str | None = None  # who answered
+    provider_style: Style | None = None  # the API style it answered in
     model: str | None = None  # the upstream model that answered
     cache: str = "BYPASS"  # HIT | MISS | BYPASS
     rate_remaining: int | None = None

@@ -85,7 +85,7 @@ class Dispatcher:
                     return await self._resolve_conflict(step, req, ctx, headers, exc, call)
                 raise
             ctx.attempts.append(Attempt(step.provider.name, step.model, "ok", time.perf_counter() - started))
-            ctx.provider, ctx.model = step.provider.name, step.model
+            ctx.provider, ctx.model, ctx.provider_style = step.provider.name, step.model, step.provider.style
             return result
 
         if route.hedge_after is not None and len(route.steps) > 1:
@@ -125,7 +125,7 @@ class Dispatcher:
             raise
         ctx.attempts.append(Attempt(step.provider.name, step.model, "ok", time.perf_counter() - started))
         ctx.notes.append("dropped " + ",".join(kinds))
-        ctx.provider, ctx.model = step.provider.name, step.model
+        ctx.provider, ctx.model, ctx.provider_style = step.provider.name, step.model, step.provider.style
         return result
 
     async def _hedged(

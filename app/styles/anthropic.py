@@ -82,6 +82,7 @@ class AnthropicCodec:
     style: Style = "anthropic-messages"
     # same-style calls forward the client's beta flags and API version unchanged
     forwarded_headers: frozenset[str] = frozenset({"anthropic-beta", "anthropic-version"})
+    takes_stop_sequences = True
 
     # ------------------------------------------------------------------ client side
 

@@ -82,6 +82,8 @@ class Codec(Protocol):
     style: Style
     # client request headers a same-style provider receives unchanged (e.g. anthropic-beta)
     forwarded_headers: frozenset[str]
+    # whether a provider of this style honours stop sequences (else the gateway cuts answers)
+    takes_stop_sequences: bool
 
     # client side
     def decode_request(self, body: Any, target: RequestTarget) -> Request: ...

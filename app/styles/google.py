@@ -136,6 +136,7 @@ DEFAULT_OUTPUT_LIMIT = 65_536
 class GoogleCodec:
     style: Style = "google-genai"
     forwarded_headers: frozenset[str] = frozenset()
+    takes_stop_sequences = True
 
     # ------------------------------------------------------------------ client side
 

@@ -94,6 +94,7 @@ _encoder = msgspec.json.Encoder()
 class OpenAIChatCodec:
     style: Style = "openai-chat"
     forwarded_headers: frozenset[str] = frozenset()
+    takes_stop_sequences = True
 
     # ------------------------------------------------------------------ client side
 

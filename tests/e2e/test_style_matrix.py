@@ -121,6 +121,9 @@ def test_max_tokens_and_stop_sequence(env: Env, client: str, provider: str, stre
     assert cut.stop == "max_tokens"
     rec = env.fake(provider).last
     assert rec.conversation is not None and rec.conversation.max_tokens == 64
+    if client == provider == "openai-responses":
+        return  # the Responses API has no `stop`: a same-style body goes upstream as sent
+    # providers without stop sequences (Responses) get them applied by the gateway
     stopped = d.session(env.model(provider), stream=stream, stop=["matrix"]).send_user("hello matrix")
     assert stopped.text == "Echo: hello "
 

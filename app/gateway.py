@@ -241,9 +241,10 @@ class Gateway:
         async def body() -> AsyncIterator[bytes]:
             asm = StreamAssembler()
             try:
-                async for chunk in stream:
+                async for upstream_chunk in stream:
+                    chunk = upstream_chunk
                     if cutter is not None:
-                        chunk = StreamChunk(b"", cutter.feed(chunk.events))
+                        chunk = StreamChunk(b"", cutter.feed(upstream_chunk.events))
                     for ev in chunk.events:
                         asm.add(ev)
                     if not raw:

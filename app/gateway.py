@@ -23,12 +23,13 @@ from app import __version__
 from app.auth import Authenticator, Project
 from app.canonical import Request, Response, StreamError, Style
 from app.config import LimitsConfig
-from app.errors import BadRequest, GatewayError, UpstreamStatus
+from app.errors import CLIENT_FAULT_STATUSES, BadRequest, GatewayError, UpstreamStatus
 from app.pipeline import AfterHook, RequestContext, Stage
 from app.providers.base import ClientBody, Completion, StreamChunk, UpstreamStream
 from app.reliability.fallback import Dispatcher
 from app.reliability.rate_limiter import MemoryRateLimiter
 from app.routing.model_names import ModelResolver, Resolution
+from app.routing.routes import Route
 from app.stop_sequences import StopCutter, cut_response
 from app.streaming import StreamAssembler, events_from_response
 from app.styles import codec_for
@@ -139,6 +140,9 @@ class Gateway:
     ) -> Reply:
         self._check_limits(req)
         ctx.resolution = self._resolve(req.model, hints, ctx.project)
+        reason = codec.requires_same_style(req)
+        if reason is not None:
+            ctx.resolution = _same_style_only(ctx.resolution, codec.style, reason)
         original = req
         for stage in self.stages:
             out = stage.apply(req, ctx)
@@ -174,6 +178,10 @@ class Gateway:
             ctx.status = err.status
         if err.retry_after is not None:
             headers.append(("retry-after", str(max(1, round(err.retry_after)))))
+        if err.status in CLIENT_FAULT_STATUSES:
+            # The official SDKs (and Claude Code, which otherwise retries a 401 for ~3 minutes)
+            # honour this before their own retry rules: a wrong key or body will not get better.
+            headers.append(("x-should-retry", "false"))
         if isinstance(err, UpstreamStatus) and err.client_fault and err.style == codec.style and err.body:
             headers.append(("x-provider", err.provider))
             return Reply(err.upstream_status, headers, err.body)
@@ -295,6 +303,15 @@ class Gateway:
                 hook.after(req, resp, ctx)
             except Exception:  # an after-hook must never break an answer already given
                 log.exception("after-hook %s failed", type(hook).__name__)
+
+
+def _same_style_only(res: Resolution, style: Style, reason: str) -> Resolution:
+    """The route's steps whose provider speaks ``style``; a 400 with ``reason`` if none does."""
+    steps = tuple(s for s in res.route.steps if s.provider.style == style)
+    if not steps:
+        raise BadRequest(f"{reason}, and route '{res.route.name}' has none")
+    route = Route(res.route.name, steps, res.route.hedge_after, res.route.aliases)
+    return Resolution(route, res.requested, res.source, res.tier)
 
 
 def _needs_stop_cut(req: Request, ctx: RequestContext) -> bool:

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, Response, get
+from litestar import HttpMethod, Litestar, Request, Response, get, route
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 
 from app import config as config_module
@@ -48,7 +48,7 @@ def _litestar(runtime: Runtime) -> Litestar:
             await runtime.aclose()
 
     app = Litestar(
-        route_handlers=[live, health, list_models],
+        route_handlers=[live, hello, health, list_models],
         lifespan=[lifespan],
         openapi_config=None,
         logging_config=None,
@@ -76,6 +76,12 @@ def _response(reply: Reply) -> Response[bytes]:
 def live() -> Response[bytes]:
     """Liveness: no auth, no I/O."""
     return Response(content=b'{"status":"ok"}', media_type="application/json")
+
+
+@route("/api/hello", http_method=[HttpMethod.GET, HttpMethod.HEAD], sync_to_thread=False)
+def hello() -> Response[bytes]:
+    """Claude Code's connectivity probe (sent unless non-essential traffic is disabled)."""
+    return Response(content=b"{}", media_type="application/json")
 
 
 @get("/health")

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import msgspec
 
-from app.canonical import FilePart, ImagePart, Part, ReasoningPart, Request, TextPart, ToolCallPart, ToolResultPart
+from app.canonical import (
+    FilePart,
+    ImagePart,
+    Part,
+    ReasoningPart,
+    Request,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 
 IMAGE_TOKENS = 1600
 MESSAGE_OVERHEAD = 4

@@ -86,6 +86,9 @@ class AnthropicCodec:
 
     # ------------------------------------------------------------------ client side
 
+    def requires_same_style(self, req: Request) -> str | None:
+        return None  # everything this style says can be translated
+
     def decode_request(self, body: Any, target: RequestTarget) -> Request:
         return request_from_wire(body, target)
 

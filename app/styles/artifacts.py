@@ -36,8 +36,11 @@ class _Token(msgspec.Struct, omit_defaults=True):
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(_Token)
 
-# Providers that check the reasoning text against its signature need the text back verbatim.
-_TEXT_VERIFIED: frozenset[Style] = frozenset({"anthropic-messages"})
+# Providers that need their reasoning text back verbatim: Anthropic checks it against its
+# signature, DeepSeek-style Chat upstreams refuse a tool-call turn without `reasoning_content`.
+# Their text travels inside the token, since some clients drop reasoning text from their history
+# (Gemini CLI drops `thought` parts).
+_TEXT_VERIFIED: frozenset[Style] = frozenset({"anthropic-messages", "openai-chat"})
 
 
 def wrap(part: ReasoningPart) -> str:
@@ -86,7 +89,7 @@ def for_client(part: ReasoningPart, client_style: Style) -> str | None:
     """The signature to show a client of ``client_style``: native if it issued it, else a token."""
     if part.origin is None or part.origin == client_style:
         return part.signature
-    if part.signature is None and part.item_id is None:
+    if not carried(part, client_style):
         return None
     return wrap(part)
 
@@ -123,4 +126,10 @@ def split_id(value: str) -> tuple[str, list[ReasoningPart]]:
 
 def carried(part: ReasoningPart, client_style: Style) -> bool:
     """Whether ``part`` holds an artifact that a client of ``client_style`` must carry back."""
-    return part.origin not in (None, client_style) and (part.signature is not None or part.item_id is not None)
+    if part.origin in (None, client_style):
+        return False
+    return (
+        part.signature is not None
+        or part.item_id is not None
+        or (part.origin in _TEXT_VERIFIED and bool(part.text))
+    )

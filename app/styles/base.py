@@ -8,6 +8,7 @@ provider of style Y is *called* and *read* with codec Y.
 Client side (inbound)::
 
     decode_request(body, target)      wire request JSON  -> Request      (BadRequest on bad input)
+    requires_same_style(req)          why only a provider of this style can serve it, or None
     encode_response(resp, req)        Response           -> wire JSON bytes
     stream_encoder(req)               StreamEvent...     -> wire SSE bytes
     encode_error(err)                 GatewayError       -> (status, wire error JSON bytes)
@@ -87,6 +88,10 @@ class Codec(Protocol):
 
     # client side
     def decode_request(self, body: Any, target: RequestTarget) -> Request: ...
+    def requires_same_style(self, req: Request) -> str | None:
+        """Why ``req`` can only go to a provider of this style (state only it holds), or None."""
+        ...
+
     def encode_response(self, resp: Response, req: Request) -> bytes: ...
     def stream_encoder(self, req: Request) -> StreamEncoder: ...
     def encode_error(self, err: GatewayError) -> tuple[int, bytes]: ...

@@ -140,6 +140,9 @@ class GoogleCodec:
 
     # ------------------------------------------------------------------ client side
 
+    def requires_same_style(self, req: Request) -> str | None:
+        return None  # everything this style says can be translated
+
     def decode_request(self, body: Any, target: RequestTarget) -> Request:
         obj = camel_keys(as_object(body, "body"))
         model = target.model or opt_str(obj, "model", "")

@@ -98,6 +98,9 @@ class OpenAIChatCodec:
 
     # ------------------------------------------------------------------ client side
 
+    def requires_same_style(self, req: Request) -> str | None:
+        return None  # everything this style says can be translated
+
     def decode_request(self, body: Any, target: RequestTarget) -> Request:
         obj = as_object(body, "body")
         model = target.model or req_str(obj, "model", "")

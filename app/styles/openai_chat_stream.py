@@ -14,8 +14,8 @@ from app.canonical import (
     PartStop,
     ReasoningDelta,
     ReasoningPart,
-    SignatureDelta,
     Request,
+    SignatureDelta,
     StopReason,
     StreamError,
     StreamEvent,
@@ -27,6 +27,7 @@ from app.canonical import (
     Usage,
 )
 from app.styles import artifacts, conversions
+from app.styles.json_fields import loose_object
 from app.styles.openai_chat_fields import (
     FINISH_REASON,
     STOP_REASON,
@@ -34,7 +35,6 @@ from app.styles.openai_chat_fields import (
     usage_from_wire,
     usage_to_wire,
 )
-from app.styles.json_fields import loose_object
 from app.styles.sse import SSEEvent, SSEParser, frame
 
 if TYPE_CHECKING:
@@ -260,7 +260,11 @@ class ChatStreamEncoder:
             part = event.part
             if isinstance(part, ReasoningPart):
                 self._reasoning = ReasoningPart(
-                    text=part.text, signature=part.signature, origin=part.origin, redacted=part.redacted, item_id=part.item_id
+                    text=part.text,
+                    signature=part.signature,
+                    origin=part.origin,
+                    redacted=part.redacted,
+                    item_id=part.item_id,
                 )
             if isinstance(part, ToolCallPart):
                 k = len(self._tool_index)

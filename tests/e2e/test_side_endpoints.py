@@ -91,3 +91,28 @@ def test_openai_and_anthropic_clients_retrieve_a_model(env: Env, claude: anthrop
     oa = openai.OpenAI(base_url=f"{env.url}/v1", api_key=KEY, max_retries=0)
     assert oa.models.retrieve("auto").id == "auto"
     assert claude.models.retrieve("auto").id == "auto"
+
+
+def test_stateful_responses_requests_only_go_to_responses_providers(env: Env) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=f"{env.url}/v1", api_key=KEY, max_retries=0)
+    with pytest.raises(openai.BadRequestError) as info:
+        client.responses.create(
+            model=env.model("openai-chat"), input="go on", previous_response_id="resp_123"
+        )
+    assert "previous_response_id" in info.value.message and "has none" in info.value.message
+    assert env.fake("openai-chat").requests == []  # never sent where the context would be lost
+    ok = client.responses.create(
+        model=env.model("openai-responses"), input="go on", previous_response_id="resp_123"
+    )
+    assert ok.output_text.startswith("Echo")
+    assert env.fake("openai-responses").last.json["previous_response_id"] == "resp_123"
+
+
+def test_client_faults_tell_sdks_not_to_retry(env: Env) -> None:
+    r = httpx.post(f"{env.url}/v1/messages", json={"model": "x"}, headers={"x-api-key": "wrong"})
+    assert r.status_code == 401 and r.headers["x-should-retry"] == "false"
+    assert r.json()["type"] == "error" and r.json()["error"]["type"] == "authentication_error"
+    probe = httpx.head(f"{env.url}/api/hello")
+    assert probe.status_code == 200

@@ -28,7 +28,8 @@ def test_wrap_unwrap_round_trip(
     assert base64.b64encode(base64.b64decode(token)).decode() == token
     assert base64.urlsafe_b64encode(base64.urlsafe_b64decode(token)).decode() == token
     back = artifacts.unwrap(token, text="client text")
-    expected_text = text if origin == "anthropic-messages" and text else "client text"
+    # Anthropic and DeepSeek-style Chat providers need their text back: it travels in the token
+    expected_text = text if origin in ("anthropic-messages", "openai-chat") and text else "client text"
     assert back == ReasoningPart(
         text=expected_text, signature=sig, origin=origin, redacted=redacted, item_id=item
     )  # type: ignore[arg-type]

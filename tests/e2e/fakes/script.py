@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,10 @@ from typing import Any
 class ToolSpec:
     name: str
     schema: dict[str, Any]
+    # "function", or "custom" for a free-form tool whose input is plain text (OpenAI Responses
+    # `{"type": "custom", ...}`, e.g. Codex's apply_patch). A fake of a style without custom tools
+    # sees such a tool as a function with one string parameter ``input`` and keeps "function".
+    kind: str = "function"
 
 
 @dataclass
@@ -63,6 +68,9 @@ class Call:
     id: str
     name: str
     args: dict[str, Any]
+    # "custom": render as the style's free-form call (Responses `custom_tool_call` with
+    # ``input = args["input"]``); set only when the request declared the tool custom.
+    kind: str = "function"
 
 
 @dataclass
@@ -90,6 +98,8 @@ def signature_for(style: str, text: str) -> str:
 
 
 def plan(conv: Conversation, model: str, style: str) -> Plan:
+    if "agent" in model:
+        return agent_plan(conv, model, style)
     p = Plan()
     thinking = conv.thinking or "think" in model
     if conv.last_role == "tool" and conv.tool_results:
@@ -162,3 +172,85 @@ def example_args(schema: dict[str, Any] | None, name: str = "", depth: int = 0) 
     if kind == "boolean":
         return True
     return _VALUES.get(name, "x")
+
+
+# ------------------------------------------------------------------------------------------------
+# Coding-agent behaviour (model names containing "agent"; tests/agents drives the real CLIs).
+#
+# The user prompt (``agent_prompt``) reads ``Create the file /abs/path/hello.txt containing exactly:
+# hi from fake`` and a second line.
+# Until a tool result comes back, the "model" asks for ONE call of the client's own file-writing
+# tool, found by name among the offered tools; with the result in hand it answers AGENT_DONE.
+# Side requests are answered in kind: a JSON-schema request (Gemini CLI's routing classifier) gets
+# schema-valid JSON, a request without tools (OpenCode's title generator) a short title.
+# Reasoning follows the usual rule (the request enables thinking, or "think" in the model name).
+
+AGENT_DONE = "DONE: file written"
+AGENT_TITLE = "Write hello file"
+_AGENT_TASK = re.compile(r"Create the file (/[^\s\"'<>]+) containing exactly: ([^\"\n<]*)")
+
+
+def agent_prompt(path: str, content: str) -> str:
+    """The task a test gives a coding agent (the newline ends the content even where a fake
+    joins text parts without a separator)."""
+    return f"Create the file {path} containing exactly: {content}\nThen report back briefly."
+
+
+def agent_task(text: str) -> tuple[str, str] | None:
+    """(absolute path, exact content) from an agent prompt, or None."""
+    found = _AGENT_TASK.findall(text)
+    if not found:
+        return None
+    path, content = found[-1]
+    return path, content.rstrip()
+
+
+def agent_write_call(conv: Conversation, path: str, content: str) -> Call | None:
+    """The call of the client's own writing tool that creates ``path`` with ``content``."""
+    tools = {t.name: t for t in conv.tools}
+    digest = hashlib.sha256(f"{path}\0{content}".encode()).hexdigest()[:12]
+    call_id = f"call_{digest}_0"
+    if "Write" in tools:  # Claude Code
+        return Call(call_id, "Write", {"file_path": path, "content": content})
+    if "write" in tools:  # OpenCode
+        return Call(call_id, "write", {"filePath": path, "content": content})
+    if "write_file" in tools:  # Gemini CLI
+        return Call(call_id, "write_file", {"file_path": path, "content": content})
+    if "apply_patch" in tools:  # Codex, catalogue models (free-form tool with a Lark grammar)
+        patch = f"*** Begin Patch\n*** Add File: {path}\n+{content}\n*** End Patch\n"
+        return Call(call_id, "apply_patch", {"input": patch}, kind=tools["apply_patch"].kind)
+    if "exec_command" in tools:  # Codex, models outside its catalogue
+        return Call(call_id, "exec_command", {"cmd": f"printf '%s' {_sh_quote(content)} > {_sh_quote(path)}"})
+    return None
+
+
+def _sh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def agent_plan(conv: Conversation, model: str, style: str) -> Plan:
+    p = Plan()
+    task = agent_task(conv.last_user_text) or agent_task(conv.system)
+    if conv.last_role == "tool" and conv.tool_results:
+        p.text = AGENT_DONE
+    elif conv.wants_json:
+        p.text = json.dumps(example_args(conv.json_schema) if conv.json_schema else {"answer": "ok"})
+    elif not conv.tools:
+        p.text = AGENT_TITLE
+    elif task is None:
+        p.text = "AGENT FAKE: no 'Create the file <abs path> containing exactly: <text>' in the prompt"
+    else:
+        call = agent_write_call(conv, *task)
+        if call is None:
+            p.text = "AGENT FAKE: no writing tool offered; tools: " + ", ".join(t.name for t in conv.tools)
+        else:
+            p.calls = [call]
+            p.stop = "tool"
+    if conv.thinking or "think" in model:
+        p.reasoning = f"Agent plan: {'finish' if p.text else 'call ' + p.calls[0].name}"
+        p.signature = signature_for(style, p.reasoning)
+        p.usage.reasoning = 5
+    p.usage.output = (
+        1 + len(p.text or "") // 4 + sum(len(json.dumps(c.args)) // 4 for c in p.calls) + p.usage.reasoning
+    )
+    return p

@@ -1,0 +1,544 @@
+"""Real coding agents through the gateway: every client x every provider style (issue 10).
+
+Each cell runs one pinned CLI headless (tests/agents/clients.py) against the gateway of the e2e
+harness, through a recording tap (tests/agents/tap.py), with a route that reaches the fake
+upstream of one style. The fake acts out the task (tests/e2e/fakes/script.py ``agent_plan``):
+one call of the client's own writing tool, then ``DONE: file written``. Thinking is on in every
+plan (route names contain ``think``), so reasoning artifacts flow and the fakes verify them like
+the real providers; the Chat route also contains ``deepseek``, so a tool-call turn without its
+``reasoning_content`` is refused upstream.
+
+Run: ``python -m tests.agents`` (= ``python -m tests.agents.install && pytest -m agents tests/agents -q``).
+Each cell's outcome is appended to ``.cache/agents/results.jsonl``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.agents.clients import ClaudeCode, GeminiCli, RunResult, all_clients
+from tests.agents.install import CACHE
+from tests.agents.tap import ClientTap, Exchange
+from tests.e2e.conftest import FAKE_SPECS, KEY, Env
+from tests.e2e.fakes.base import FakeServers, Recorded
+from tests.e2e.fakes.script import AGENT_DONE, agent_prompt
+
+pytestmark = [pytest.mark.agents, pytest.mark.timeout(400), pytest.mark.usefixtures("agents_installed")]
+
+CONTENT = "hi from fake"
+STYLES = list(FAKE_SPECS)
+CLIENTS = all_clients()
+NATIVE = {
+    "claude-code": "anthropic-messages",
+    "codex": "openai-responses",
+    "codex-fallback": "openai-responses",
+    "gemini": "google-genai",
+    "gemini-auto": "google-genai",
+    "opencode": "openai-chat",
+}
+# an endpoint of each inbound style, to see whether the gateway serves that style yet
+PROBE = {
+    "anthropic-messages": "/v1/messages",
+    "openai-responses": "/v1/responses",
+    "openai-chat": "/v1/chat/completions",
+    "google-genai": "/v1beta/models/probe:generateContent",
+}
+RESULTS = CACHE / "results.jsonl"
+
+
+def route(env: Env, style: str) -> str:
+    """The route a cell's client uses as its model: ``<prefix>/agent-think[-deepseek]``."""
+    return env.model(style, "agent-think-deepseek" if style == "openai-chat" else "agent-think")
+
+
+# ------------------------------------------------------------------------------ fixtures, cells
+
+
+@pytest.fixture(scope="session")
+def tap(env: Env, fake_servers: FakeServers) -> Iterator[ClientTap]:
+    t = ClientTap(env.url)
+    fake_servers.start(t)
+    yield t
+    asyncio.run_coroutine_threadsafe(t.aclose(), fake_servers.loop).result(10)
+
+
+@dataclass
+class Cell:
+    client: str
+    style: str
+    model: str
+    result: RunResult
+    exchanges: list[Exchange]  # what the client sent and got
+    upstream: list[Recorded]  # what the fake provider received
+    file: Path
+
+    @property
+    def model_calls(self) -> list[Exchange]:
+        return [e for e in self.exchanges if e.method == "POST" and isinstance(e.json, dict)]
+
+
+_CELLS: dict[tuple[str, str], Cell] = {}
+
+
+def _skip_unless_ready(env: Env, client: str, style: str) -> None:
+    if style not in env.fakes:
+        pytest.skip(f"no fake upstream for {style} yet ({FAKE_SPECS[style][0]} missing)")
+    _skip_unless_served(env, client)
+
+
+def _skip_unless_served(env: Env, client: str) -> None:
+    native = NATIVE[client]
+    probe = httpx.post(env.url + PROBE[native], json={}, timeout=10)
+    if probe.status_code in (404, 405):
+        pytest.skip(f"the gateway does not serve {native} yet ({PROBE[native]} -> {probe.status_code})")
+
+
+def run_cell(env: Env, tap: ClientTap, tmp_path: Path, client: str, style: str) -> Cell:
+    """Run (once per session) ``client`` against the route to ``style``'s fake."""
+    if (client, style) in _CELLS:
+        return _CELLS[(client, style)]
+    _skip_unless_ready(env, client, style)
+    for fake in env.fakes.values():
+        fake.clear()
+    tap.clear()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    target = workdir / "hello.txt"
+    model = route(env, style)
+    prompt = agent_prompt(str(target), CONTENT)
+    result = CLIENTS[client].run(tap.base_url, KEY, model, workdir, prompt)
+    cell = Cell(client, style, model, result, list(tap.exchanges), list(env.fake(style).requests), target)
+    _CELLS[(client, style)] = cell
+    _record(cell)
+    if os.environ.get("AGENTS_DUMP"):
+        _dump(cell, Path(os.environ["AGENTS_DUMP"]))
+    return cell
+
+
+def _dump(cell: Cell, folder: Path) -> None:
+    """``AGENTS_DUMP=DIR``: write what the client sent/got and what the provider received."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {
+        "client": [
+            {
+                "method": e.method,
+                "path": e.path,
+                "query": e.query,
+                "headers": e.headers,
+                "json": e.json,
+                "status": e.status,
+                "response_headers": e.response_headers,
+                "response": e.response_body.decode(errors="replace"),
+            }
+            for e in cell.exchanges
+        ],
+        "upstream": [
+            {
+                "path": r.path,
+                "query": r.query,
+                "headers": r.headers,
+                "json": r.json,
+                "status": r.status,
+                "plan": repr(r.plan),
+            }
+            for r in cell.upstream
+        ],
+        "stdout": cell.result.stdout,
+        "stderr": cell.result.stderr,
+    }
+    (folder / f"{cell.client}-{cell.style}.json").write_text(json.dumps(data, indent=1, default=str))
+
+
+def _record(cell: Cell) -> None:
+    entry = {
+        "client": cell.client,
+        "style": cell.style,
+        "exit": cell.result.exit_code,
+        "seconds": round(cell.result.duration, 2),
+        "file": cell.file.read_text() if cell.file.exists() else None,
+        "client_statuses": [e.status for e in cell.exchanges],
+        "upstream_statuses": [r.status for r in cell.upstream],
+        "dropped_tools": dropped_tools(cell),
+        "upstream_tools": upstream_tool_names(cell),
+        "client_errors": [
+            (e.path, e.status, e.response_body[:600].decode(errors="replace"))
+            for e in cell.exchanges
+            if e.status >= 400
+        ],
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+# ------------------------------------------------------------------------ reading the recordings
+
+
+def client_tool_names(cell: Cell) -> list[str]:
+    """Names of the tools the client declared (main requests), in its own style."""
+    names: list[str] = []
+    for ex in cell.model_calls:
+        for t in _tools_of(NATIVE[cell.client], ex.json):
+            if t not in names:
+                names.append(t)
+    return names
+
+
+def dropped_tools(cell: Cell) -> list[str]:
+    """Client tools that did not reach the provider under any name. A namespaced Responses tool
+    ``ns.name`` may arrive flattened (``ns__name``) or under its own ``name``."""
+    upstream = set(upstream_tool_names(cell))
+
+    def arrived(name: str) -> bool:
+        ns, dot, inner = name.partition(".")
+        return name in upstream or (bool(dot) and ({f"{ns}__{inner}", inner} & upstream != set()))
+
+    return sorted(n for n in client_tool_names(cell) if not arrived(n))
+
+
+def upstream_tool_names(cell: Cell) -> list[str]:
+    names: list[str] = []
+    for rec in cell.upstream:
+        for t in rec.conversation.tools if rec.conversation else []:
+            if t.name not in names:
+                names.append(t.name)
+    return names
+
+
+def _tools_of(style: str, body: dict[str, Any]) -> list[str]:
+    tools = body.get("tools") or []
+    if style == "google-genai":
+        return [d["name"] for t in tools for d in t.get("functionDeclarations") or []]
+    if style == "openai-chat":
+        return [t["function"]["name"] for t in tools if t.get("type") == "function"]
+    if style == "openai-responses":
+        out = []
+        for t in tools:
+            if t.get("type") == "namespace":
+                out += [f"{t['name']}.{n['name']}" for n in t.get("tools") or [] if "name" in n]
+            elif "name" in t:
+                out.append(t["name"])
+            else:
+                out.append(f"<{t.get('type')}>")
+        return out
+    return [t["name"] for t in tools if "name" in t]
+
+
+def _planned_calls(cell: Cell) -> list[tuple[str, str]]:
+    return [(c.id, c.name) for r in cell.upstream if r.plan for c in r.plan.calls]
+
+
+def _tool_results(cell: Cell) -> list[tuple[str, str | None]]:
+    return [
+        (tr.call_id, tr.name)
+        for r in cell.upstream
+        if r.conversation and r.conversation.last_role == "tool"
+        for tr in r.conversation.tool_results
+    ]
+
+
+def artifact_returned(style: str, body: dict[str, Any], reasoning: str, signature: str | None) -> bool:
+    """Whether ``body`` (a request to a ``style`` provider) carries back the artifact that provider
+    issued: Anthropic's signed thinking block, Gemini's thoughtSignature (base64 of the fake's
+    signature), the Responses reasoning item's encrypted_content, Chat's reasoning_content."""
+    if style == "anthropic-messages":
+        return any(
+            b.get("type") == "thinking" and b.get("signature") == signature and b.get("thinking") == reasoning
+            for m in body["messages"]
+            if m["role"] == "assistant" and isinstance(m["content"], list)
+            for b in m["content"]
+        )
+    if style == "google-genai":
+        encoded = base64.b64encode((signature or "").encode()).decode()
+        return any(
+            p.get("thoughtSignature") == encoded and "functionCall" in p
+            for c in body["contents"]
+            if c.get("role") == "model"
+            for p in c["parts"]
+        )
+    if style == "openai-responses":
+        return any(
+            i.get("type") == "reasoning" and i.get("encrypted_content") == signature
+            for i in body["input"]
+            if isinstance(i, dict)
+        )
+    return any(m.get("reasoning_content") == reasoning for m in body["messages"] if m["role"] == "assistant")
+
+
+# ------------------------------------------------------------------------------------- the matrix
+
+MATRIX = [pytest.param(c, s, id=f"{c}-{s}") for c in CLIENTS for s in STYLES]
+
+
+@pytest.mark.parametrize(("client", "style"), MATRIX)
+def test_agent_completes_task(env: Env, tap: ClientTap, tmp_path: Path, client: str, style: str) -> None:
+    """The agent asks for its own writing tool, runs it, sends the result back paired with the
+    call id, and prints the model's final answer; nothing the client always sends makes the
+    gateway or the provider refuse it."""
+    cell = run_cell(env, tap, tmp_path, client, style)
+    res = cell.result
+    refused = [(e.method, e.path, e.status, e.response_body[:300]) for e in cell.exchanges if e.status >= 400]
+    assert not refused, f"the client got error answers: {refused}\n{res.describe()}"
+    upstream_errors = [(r.path, r.status, r.body[-300:]) for r in cell.upstream if r.status != 200]
+    assert not upstream_errors, f"the provider refused requests: {upstream_errors}\n{res.describe()}"
+    assert res.exit_code == 0, res.describe()
+    assert cell.file.exists(), f"{cell.file} was not written\n{res.describe()}"
+    written = cell.file.read_text()
+    # Codex's apply_patch always ends an added file with a newline
+    expected = {CONTENT + "\n"} if client == "codex" else {CONTENT}
+    assert written in expected, f"content {written!r}\n{res.describe()}"
+    assert AGENT_DONE in res.stdout, res.describe()
+
+    calls = _planned_calls(cell)
+    assert len(calls) == 1, f"expected one tool call planned upstream, got {calls}"
+    results = _tool_results(cell)
+    assert results, f"no tool result reached the provider\n{res.describe()}"
+    call_id, call_name = calls[0]
+    if style == "google-genai":  # Gemini pairs by name (and the id when it issued one)
+        assert any(rid == call_id or name == call_name for rid, name in results), (calls, results)
+    else:
+        assert [rid for rid, _ in results] == [call_id], f"call {call_id} answered by {results}"
+    # the writing tool reached the provider in the provider's own form (the fake parsed it)
+    assert call_name in upstream_tool_names(cell)
+    # the reasoning artifact the provider issued with the call came back to it, in its own form
+    issued = next(r.plan for r in cell.upstream if r.plan and r.plan.calls)
+    answered = next(r for r in cell.upstream if r.conversation and r.conversation.last_role == "tool")
+    assert issued.reasoning, "the agent plans think; no reasoning was issued"
+    assert artifact_returned(style, answered.json, issued.reasoning, issued.signature), (
+        f"the {style} reasoning artifact of the tool-call turn did not come back to the provider"
+    )
+    # every proxied answer names the gateway, the request, the provider and the model (SPEC §5)
+    provider = FAKE_SPECS[style][3]
+    for ex in cell.model_calls:
+        h = ex.response_headers
+        missing = [k for k in ("x-gateway", "x-request-id", "x-cache", "x-model-source") if k not in h]
+        assert not missing, f"{ex.path}: no {missing} in {h}"
+        models = {cell.model, GeminiCli.router_route(cell.model)}  # gemini-auto: the classifier's route
+        assert h.get("x-provider") == provider and h.get("x-model") in models, (ex.path, h)
+        # streamed when the client streams
+        streamed = ex.json.get("stream") is True or ex.path.endswith(":streamGenerateContent")
+        assert h.get("content-type", "").startswith("text/event-stream") == streamed, (ex.path, h)
+
+
+# --------------------------------------------------------------------- same style: passthrough
+
+
+def _without_model(body: Any) -> Any:
+    body = copy.deepcopy(body)
+    if isinstance(body, dict):
+        body.pop("model", None)
+    return body
+
+
+def _diff(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ (paths), for a readable failure."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                out.append(f"{path}.{k}: {'missing upstream' if k in a else 'added upstream'}")
+            else:
+                out += _diff(a[k], b[k], f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} items sent, {len(b)} upstream"]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _diff(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path}: {json.dumps(a)[:80]} != {json.dumps(b)[:80]}"]
+
+
+SAME_STYLE = [pytest.param(c, NATIVE[c], id=c) for c in CLIENTS]
+
+
+@pytest.mark.parametrize(("client", "style"), SAME_STYLE)
+def test_same_style_body_reaches_provider_unchanged(
+    env: Env, tap: ClientTap, tmp_path: Path, client: str, style: str
+) -> None:
+    """Client and provider speak the same style: every request body the client sent reaches the
+    provider unchanged apart from the model name, fields the gateway does not model included."""
+    cell = run_cell(env, tap, tmp_path, client, style)
+    sent = cell.model_calls
+    assert len(sent) == len(cell.upstream), (
+        f"{len(sent)} requests sent, {len(cell.upstream)} reached the provider: "
+        f"{[e.path for e in sent]} vs {[r.path for r in cell.upstream]}"
+    )
+    unmatched = []
+    for rec in cell.upstream:
+        want = _without_model(rec.json)
+        if not any(_without_model(e.json) == want for e in sent):
+            closest = min(sent, key=lambda e: len(_diff(_without_model(e.json), want)))
+            unmatched.append((rec.path, _diff(_without_model(closest.json), want)[:12]))
+    assert not unmatched, f"bodies changed on the way: {unmatched}"
+    _assert_client_fields(cell)
+
+
+def _assert_client_fields(cell: Cell) -> None:
+    """The client really sent the fields the issue names (so the equality above covers them)."""
+    main = [e for e in cell.model_calls if e.json.get("tools")]
+    assert main, "no main request with tools"
+    body, headers = main[0].json, main[0].headers
+    if cell.client == "claude-code":
+        assert {"context_management", "thinking", "metadata", "output_config"} <= set(body)
+        assert isinstance(json.loads(body["metadata"]["user_id"]), dict)  # a JSON string
+        assert len(body["system"]) == 3
+        assert any(t.get("defer_loading") for t in body["tools"])
+        assert main[0].query.get("beta") == "true"
+        betas = headers["anthropic-beta"]
+        assert "claude-code-20250219" in betas
+        for rec in cell.upstream:
+            assert rec.headers.get("anthropic-beta") == betas, "anthropic-beta changed on the way"
+            assert rec.headers.get("anthropic-version") == headers["anthropic-version"]
+    elif cell.client.startswith("codex"):
+        assert {"client_metadata", "include", "store", "prompt_cache_key", "reasoning"} <= set(body)
+        assert body["store"] is False and body["include"] == ["reasoning.encrypted_content"]
+    elif cell.client.startswith("gemini"):
+        assert "thinkingConfig" in body["generationConfig"]
+        assert all("parametersJsonSchema" in d for d in body["tools"][0]["functionDeclarations"])
+    elif cell.client == "opencode":
+        assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+
+
+# ------------------------------------------------------------------------ cross style: degrades
+
+
+CROSS = [pytest.param(c, s, id=f"{c}-{s}") for c in CLIENTS for s in STYLES if s != NATIVE[c]]
+
+
+@pytest.mark.parametrize(("client", "style"), CROSS)
+def test_cross_style_tools_reach_provider(
+    env: Env, tap: ClientTap, tmp_path: Path, client: str, style: str
+) -> None:
+    """Across styles every client function tool reaches the provider under its own name (custom
+    tools as functions with one string ``input``); only tools without an equivalent (hosted
+    ``web_search``, client-side ``tool_search``) may be dropped."""
+    cell = run_cell(env, tap, tmp_path, client, style)
+    if not cell.upstream:
+        pytest.fail(f"nothing reached the provider\n{cell.result.describe()}")
+    dropped = set(dropped_tools(cell))
+    no_equivalent = {"<web_search>", "<tool_search>"}
+    assert dropped <= no_equivalent, f"tools lost on the way to {style}: {sorted(dropped - no_equivalent)}"
+
+
+# ------------------------------------------------------------------------------------ wrong key
+
+
+AUTH_WORDS = ("401", "authenticat", "api key", "unauthorized", "invalid")
+WRONG_KEY_LIMIT_S = 15.0
+
+
+@pytest.mark.parametrize(
+    "client", [c for c in CLIENTS if c in ("claude-code", "codex", "gemini", "opencode")]
+)
+def test_wrong_key_gives_a_quick_clear_auth_error(
+    env: Env, tap: ClientTap, tmp_path: Path, client: str
+) -> None:
+    """A wrong gateway key: the client stops within seconds with its own auth error, no file."""
+    _skip_unless_served(env, client)
+    style = NATIVE[client] if NATIVE[client] in env.fakes else "openai-chat"
+    tap.clear()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    target = workdir / "hello.txt"
+    prompt = agent_prompt(str(target), CONTENT)
+    res = CLIENTS[client].run(
+        tap.base_url, "wrong-gateway-key", route(env, style), workdir, prompt, timeout=WRONG_KEY_LIMIT_S + 25
+    )
+    statuses = [e.status for e in tap.exchanges]
+    print(f"\n{client} wrong key: exit {res.exit_code} in {res.duration:.1f}s, {len(statuses)} requests")
+    assert statuses and set(statuses) == {401}, statuses
+    assert not target.exists()
+    assert not any(f.requests for f in env.fakes.values()), "a request with a wrong key reached a provider"
+    assert res.exit_code != 0, res.describe()
+    assert any(w in res.output.lower() for w in AUTH_WORDS), res.describe()
+    assert res.duration < WRONG_KEY_LIMIT_S, (
+        f"{client} needed {res.duration:.1f}s and {len(statuses)} requests to give up; "
+        f"response headers: {tap.exchanges[0].response_headers}\n{res.describe()}"
+    )
+
+
+# -------------------------------------------------------------------------------- side endpoints
+
+
+def test_claude_code_default_traffic_probe(env: Env, tap: ClientTap, tmp_path: Path) -> None:
+    """Without CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC Claude Code first sends HEAD /api/hello
+    to the base URL; the gateway answers it and the task still completes."""
+    _skip_unless_ready(env, "claude-code", "anthropic-messages")
+    tap.clear()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    target = workdir / "hello.txt"
+    client = ClaudeCode()
+    res = client.run(
+        tap.base_url,
+        KEY,
+        route(env, "anthropic-messages"),
+        workdir,
+        agent_prompt(str(target), CONTENT),
+        extra_env={"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": ""},
+    )
+    probes = [e for e in tap.exchanges if e.path == "/api/hello"]
+    assert probes and probes[0].method == "HEAD", [(e.method, e.path) for e in tap.exchanges]
+    assert probes[0].status < 500, probes[0].status
+    print(f"\nHEAD /api/hello -> {probes[0].status}")
+    assert res.exit_code == 0 and target.read_text() == CONTENT, res.describe()
+
+
+def test_side_endpoints_answer(env: Env) -> None:
+    """What the clients call besides the model call: ``?beta=true``, model listing in the
+    OpenAI, Anthropic and Google shapes, Anthropic and Google token counting, the Claude Code
+    probe. Every check runs; the failure lists all that did not answer."""
+    ah = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
+    gh = {"x-goog-api-key": KEY}
+    user = [{"role": "user", "content": "hi"}]
+    checks: list[tuple[str, str, dict[str, str], Any, str]] = [
+        ("GET", "/v1/models", {"authorization": f"Bearer {KEY}"}, None, "data"),
+    ]
+    if "anthropic-messages" in env.fakes:
+        model = route(env, "anthropic-messages")
+        checks += [
+            (
+                "POST",
+                "/v1/messages?beta=true",
+                ah,
+                {"model": model, "max_tokens": 64, "messages": user},
+                "content",
+            ),
+            ("GET", "/v1/models", ah, None, "data"),
+            (
+                "POST",
+                "/v1/messages/count_tokens?beta=true",
+                ah,
+                {"model": model, "messages": user},
+                "input_tokens",
+            ),
+        ]
+    if "google-genai" in env.fakes:
+        model = route(env, "google-genai")
+        contents = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+        checks += [
+            ("GET", "/v1beta/models", gh, None, "models"),
+            ("POST", f"/v1beta/models/{model}:countTokens", gh, contents, "totalTokens"),
+        ]
+    failures = []
+    with httpx.Client(base_url=env.url, timeout=20) as http:
+        for method, path, headers, body, key in checks:
+            r = http.request(method, path, headers=headers, json=body)
+            if r.status_code != 200 or key not in r.json():
+                failures.append(f"{method} {path} -> {r.status_code} {r.text[:160]}")
+        hello = http.head("/api/hello")
+        if hello.status_code >= 500:
+            failures.append(f"HEAD /api/hello -> {hello.status_code}")
+    assert not failures, "\n".join(failures)

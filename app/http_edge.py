@@ -67,15 +67,27 @@ def _header_list(reply: Reply, length: int | None) -> list[tuple[bytes, bytes]]:
 
 class ClientWatch:
     """Cancels the handling task when the client disconnects before the answer is complete, so
-    the upstream request is cancelled with it and its connection released."""
+    the upstream request is cancelled with it and its connection released.
 
-    __slots__ = ("_done", "_task", "_watcher", "disconnected")
+    The watching task starts only once a request has run for ``WATCH_AFTER`` seconds: most calls
+    are over sooner, and a task per request was ~5% of a proxied call's CPU (py-spy). A client
+    that leaves is noticed at most that much later.
+    """
+
+    __slots__ = ("_done", "_receive", "_task", "_timer", "_watcher", "disconnected")
+    WATCH_AFTER = 0.05
 
     def __init__(self, receive: Receive) -> None:
         self.disconnected = False
         self._done = False
+        self._receive = receive
         self._task = asyncio.current_task()
-        self._watcher = asyncio.ensure_future(self._watch(receive))
+        self._watcher: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(self.WATCH_AFTER, self._start)
+
+    def _start(self) -> None:
+        if not self._done:
+            self._watcher = asyncio.ensure_future(self._watch(self._receive))
 
     async def _watch(self, receive: Receive) -> None:
         while True:
@@ -92,7 +104,9 @@ class ClientWatch:
 
     def stop(self) -> None:
         self._done = True
-        self._watcher.cancel()
+        self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
 
 
 async def send_reply(send: Send, reply: Reply, watch: ClientWatch | None = None) -> None:

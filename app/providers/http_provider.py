@@ -68,6 +68,11 @@ class HttpProvider:
             timeout=httpx.Timeout(self._read_timeout, connect=self._connect_timeout),
         )
         self._url_cache: dict[tuple[str, bool], httpx.URL] = {}
+        self._timeouts = {
+            "connect": self._connect_timeout,
+            "read": self._read_timeout,
+            "pool": self._connect_timeout,
+        }
 
     # ------------------------------------------------------------------ request building
 
@@ -106,15 +111,18 @@ class HttpProvider:
                 *(headers.multi_items() if isinstance(headers, httpx.Headers) else headers),
                 ("accept", "text/event-stream"),
             ]
-        read = self._read_timeout
+        if isinstance(headers, httpx.Headers):
+            headers = headers.copy()
+            headers["content-length"] = str(len(body))
+        else:
+            headers.append(("content-length", str(len(body))))
+        # a ready stream and Content-Length: httpx then skips its own body encoding pass
         return httpx.Request(
             "POST",
             self._url(call.model, stream),
-            content=body,
+            stream=httpx.ByteStream(body),
             headers=headers,
-            extensions={
-                "timeout": {"connect": self._connect_timeout, "read": read, "pool": self._connect_timeout}
-            },
+            extensions={"timeout": self._timeouts},
         )
 
     # ------------------------------------------------------------------ calls
@@ -123,12 +131,11 @@ class HttpProvider:
         body, passthrough = self._body(call)
         request = self._request(call, body, passthrough, stream=False)
         try:
-            async with asyncio.timeout(call.timeout):
-                resp = await self.transport.handle_async_request(request)
-                try:
-                    data = await _read(resp)
-                finally:
-                    await resp.aclose()
+            if call.timeout is None:
+                data, resp = await self._exchange(request)
+            else:
+                async with asyncio.timeout(call.timeout):
+                    data, resp = await self._exchange(request)
         except TimeoutError:
             raise UpstreamTimeout(f"no answer within {call.timeout:g}s", provider=self.name) from None
         except httpx.TimeoutException as exc:
@@ -142,6 +149,13 @@ class HttpProvider:
         except UpstreamError as exc:
             raise UpstreamProtocol(exc.message, provider=self.name) from None
         return Completion(response, raw=data if passthrough else None, passthrough=passthrough)
+
+    async def _exchange(self, request: httpx.Request) -> tuple[bytes, httpx.Response]:
+        resp = await self.transport.handle_async_request(request)
+        try:
+            return await _read(resp), resp
+        finally:
+            await resp.aclose()
 
     async def open_stream(self, call: UpstreamCall) -> HttpUpstreamStream:
         body, passthrough = self._body(call)

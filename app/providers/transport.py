@@ -77,11 +77,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sock_connect=t.get("connect"),
             sock_read=t.get("read"),
         )
+        body = request.stream if isinstance(request.stream, httpx.ByteStream) else None
         try:
             resp = await self._get_session().request(
                 request.method,
                 str(request.url),
-                data=request.content,
+                data=b"".join(body) if body is not None else request.content,
                 # raw latin-1 decoding: httpx's Headers.multi_items() re-detects the
                 # encoding on every call
                 headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],

@@ -71,6 +71,7 @@ from app.styles.anthropic_fields import (
 )
 from app.styles.anthropic_stream import AnthropicStreamDecoder, AnthropicStreamEncoder
 from app.styles.base import ModelInfo, RequestTarget
+from app.styles.json_fields import provider_object
 from app.styles.sse import SSEEvent
 
 __all__ = ["CODEC", "AnthropicCodec", "count_tokens_body", "encode_token_count"]
@@ -143,13 +144,7 @@ class AnthropicCodec:
         return None
 
     def decode_response(self, body: bytes) -> Response:
-        try:
-            obj = msgspec.json.decode(body)
-        except msgspec.DecodeError as exc:
-            raise UpstreamProtocol(f"invalid JSON from upstream: {exc}", provider="") from None
-        if not isinstance(obj, dict):
-            raise UpstreamProtocol("upstream answer is not a JSON object", provider="")
-        return response_from_wire(obj)
+        return response_from_wire(provider_object(body))
 
     def stream_decoder(self) -> AnthropicStreamDecoder:
         return AnthropicStreamDecoder()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import BadRequest
+import msgspec
+
+from app.errors import BadRequest, UpstreamProtocol
 
 _JSON_TYPE = {
     dict: "object",
@@ -132,3 +134,15 @@ def split_data_url(url: str) -> tuple[str, str] | None:
 
 def data_url(media_type: str | None, data: str) -> str:
     return f"data:{media_type or 'application/octet-stream'};base64,{data}"
+
+
+def provider_object(body: bytes) -> dict[str, Any]:
+    """A provider's answer body as a JSON object; anything else is an ``UpstreamProtocol`` error
+    (the caller names the provider)."""
+    try:
+        obj = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise UpstreamProtocol(f"invalid JSON from upstream: {exc}", provider="") from None
+    if not isinstance(obj, dict):
+        raise UpstreamProtocol("upstream answer is not a JSON object", provider="")
+    return obj

@@ -79,6 +79,7 @@ from app.styles.json_fields import (
     opt_list,
     opt_object,
     opt_str,
+    provider_object,
     req_str,
     split_data_url,
     str_list,
@@ -220,13 +221,7 @@ class OpenAIResponsesCodec:
         return None
 
     def decode_response(self, body: bytes) -> Response:
-        try:
-            obj = msgspec.json.decode(body)
-        except msgspec.DecodeError as exc:
-            raise UpstreamProtocol(f"invalid JSON from upstream: {exc}", provider="") from None
-        if not isinstance(obj, dict):
-            raise UpstreamProtocol("upstream answer is not a JSON object", provider="")
-        return response_from_wire(obj)
+        return response_from_wire(provider_object(body))
 
     def stream_decoder(self) -> ResponsesStreamDecoder:
         return ResponsesStreamDecoder()

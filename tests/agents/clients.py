@@ -1,7 +1,6 @@
 """Run the real coding-agent CLIs headless against a gateway, one throwaway HOME per run.
 
-Each client class writes the config files its CLI needs into a fresh HOME (FINDINGS §2 in
-/work/notes/agents), sets the env vars that keep it offline (no telemetry, update checks, model
+Each client class writes the config files its CLI needs into a fresh HOME, sets the env vars that keep it offline (no telemetry, update checks, model
 catalogue fetches or runtime npm installs), and runs it with unattended tool permissions and a
 hard timeout. The gateway route name is passed as the client's model.
 

@@ -90,7 +90,7 @@ WEB_SEARCH = {"type": "web_search", "external_web_access": False}
 
 
 def codex_body(**over: Any) -> dict[str, Any]:
-    """The shape Codex CLI 0.169 sends (see /work/notes/agents/FINDINGS.md), second turn."""
+    """The shape Codex CLI 0.169 sends (tests/data/agent_requests/codex_turn2.json), second turn."""
     body: dict[str, Any] = {
         "model": "gpt-5.5",
         "stream": True,

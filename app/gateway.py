@@ -26,6 +26,7 @@ from app.config import LimitsConfig
 from app.errors import CLIENT_FAULT_STATUSES, BadRequest, GatewayError, UpstreamStatus
 from app.pipeline import AfterHook, RequestContext, Stage
 from app.providers.base import ClientBody, Completion, StreamChunk, UpstreamStream
+from app.redaction import contains_secret
 from app.reliability.fallback import Dispatcher
 from app.reliability.rate_limiter import MemoryRateLimiter
 from app.routing.model_names import ModelResolver, Resolution
@@ -182,7 +183,13 @@ class Gateway:
             # The official SDKs (and Claude Code, which otherwise retries a 401 for ~3 minutes)
             # honour this before their own retry rules: a wrong key or body will not get better.
             headers.append(("x-should-retry", "false"))
-        if isinstance(err, UpstreamStatus) and err.client_fault and err.style == codec.style and err.body:
+        if (
+            isinstance(err, UpstreamStatus)
+            and err.client_fault
+            and err.style == codec.style
+            and err.body
+            and not contains_secret(err.body.decode("utf-8", "replace"))
+        ):
             headers.append(("x-provider", err.provider))
             return Reply(err.upstream_status, headers, err.body)
         if ctx is not None and isinstance(err, UpstreamStatus):

@@ -1,13 +1,12 @@
 """JSON-lines logging, and the access log written after every proxied request.
 
 Keys and secrets never reach a log line: the access log records names and numbers only, and
-``redact`` strips anything that looks like a credential from free text before it is logged.
+``app.redaction.redact`` strips anything that looks like a credential from free text first.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import time
 from typing import Any
@@ -16,19 +15,10 @@ import msgspec
 
 from app.canonical import Request, Response
 from app.pipeline import RequestContext
+from app.redaction import redact
 
 _encoder = msgspec.json.Encoder()
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-_SECRET = re.compile(
-    r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,}|"
-    r"(?i:(api[_-]?key|x-api-key|x-goog-api-key|key)[\"'=: ]+)[A-Za-z0-9._\-]{8,})"
-)
-
-
-def redact(text: str) -> str:
-    return _SECRET.sub("[redacted]", text)
-
-
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {

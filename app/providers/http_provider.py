@@ -27,6 +27,7 @@ from app.errors import (
 )
 from app.providers.base import Completion, StreamChunk, UpstreamCall
 from app.providers.transport import AiohttpTransport
+from app.redaction import redact
 from app.streaming import events_from_response
 from app.styles import codec_for
 from app.styles.base import Codec, StreamDecoder
@@ -59,6 +60,7 @@ class HttpProvider:
             # header again on every request
             self._headers.insert(0, ("host", httpx.URL(self.base_url).netloc.decode()))
         self._prepared = httpx.Headers(self._headers)
+        self._secrets = (cfg.api_key,)  # never echoed back inside a provider's error message
         self.transport = AiohttpTransport(max_connections=cfg.max_connections)
         # The shared client: raw passthrough and anything off the hot path use it.
         self.client = httpx.AsyncClient(
@@ -193,7 +195,7 @@ class HttpProvider:
     def _status_error(self, resp: httpx.Response, data: bytes) -> UpstreamStatus:
         message, _kind = self.codec.decode_error(resp.status_code, data)
         return UpstreamStatus(
-            message,
+            redact(message, self._secrets),
             provider=self.name,
             upstream_status=resp.status_code,
             body=data,

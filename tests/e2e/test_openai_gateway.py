@@ -512,3 +512,15 @@ def test_raw_passthrough_forwards_any_endpoint_with_the_provider_key(env: Env) -
     assert httpx.get(f"{env.url}/v1/raw/fake-chat/models").status_code == 401
     missing = httpx.get(f"{env.url}/v1/raw/nobody/models", headers={"authorization": f"Bearer {KEY}"})
     assert missing.status_code == 404 and "fake-chat" in missing.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_provider_errors_never_carry_the_provider_key(env: Env, stream: bool) -> None:
+    r = httpx.post(
+        f"{env.url}/v1/chat/completions",
+        json={"model": "chat/echo-key", "messages": user("x"), "stream": stream},
+        headers={"authorization": f"Bearer {KEY}"},
+    )
+    assert r.status_code == 401
+    assert "upstream-secret" not in r.text
+    assert "Incorrect API key provided: [redacted]" in r.json()["error"]["message"]

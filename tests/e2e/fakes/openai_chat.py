@@ -55,6 +55,9 @@ class FakeOpenAIChat(FakeUpstream):
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             return self.error(400, "body must be an object with a model")
         scenario = Scenario.parse(body["model"])
+        if scenario.name == "echo-key":  # what OpenAI does with a wrong key: quote it back
+            token = request.headers.get("authorization", "").removeprefix("Bearer ")
+            return self.error(401, f"Incorrect API key provided: {token}. You can find your API key at ...")
         early = await self.before_answer(scenario, request, rec)
         if early is not None:
             return early

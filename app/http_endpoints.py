@@ -4,7 +4,7 @@ touch (token counting, Google model lookups, ``POST /chat``, raw passthrough).""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from litestar.types import HTTPScope, Receive, Send
@@ -77,19 +77,7 @@ class ProxyEndpoints:
     async def _proxy(
         self, scope: HTTPScope, receive: Receive, send: Send, style: Style, target: RequestTarget
     ) -> None:
-        headers = request_headers(scope)
-        try:
-            body = await read_body(receive, headers, self.limit)
-        except GatewayError as err:
-            await self._fail(send, style, err)
-            return
-        inbound = Inbound(style, body, headers, query_params(scope), target)
-
-        async def work(watch: ClientWatch) -> None:
-            reply = await self.gateway.handle(inbound)
-            await send_reply(send, reply, watch)
-
-        await guarded(receive, work)
+        await self._serve(scope, receive, send, style, target, self.gateway.handle)
 
     def counter(self, style: Style, target: RequestTarget | None = None) -> Handler:
         async def handle(scope: HTTPScope, receive: Receive, send: Send) -> None:
@@ -103,6 +91,18 @@ class ProxyEndpoints:
     async def _count(
         self, scope: HTTPScope, receive: Receive, send: Send, style: Style, target: RequestTarget
     ) -> None:
+        await self._serve(scope, receive, send, style, target, self.tokens.count)
+
+    async def _serve(
+        self,
+        scope: HTTPScope,
+        receive: Receive,
+        send: Send,
+        style: Style,
+        target: RequestTarget,
+        answer: Callable[[Inbound], Awaitable[Reply]],
+    ) -> None:
+        """Read the body within limits, answer it, and cancel the work if the client leaves."""
         headers = request_headers(scope)
         try:
             body = await read_body(receive, headers, self.limit)
@@ -112,7 +112,7 @@ class ProxyEndpoints:
         inbound = Inbound(style, body, headers, query_params(scope), target)
 
         async def work(watch: ClientWatch) -> None:
-            await send_reply(send, await self.tokens.count(inbound), watch)
+            await send_reply(send, await answer(inbound), watch)
 
         await guarded(receive, work)
 

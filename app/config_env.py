@@ -25,11 +25,15 @@ RATE_LIMIT_RPM             requests per minute per key (default unlimited)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
+from app.canonical import Style
 from app.config import (
     AuthConfig,
     CacheConfig,
+    ConfigError,
     Duration,
     GatewayConfig,
     LoadedConfig,
@@ -63,120 +67,125 @@ _OPENAI_MODELS = {
 _GEMINI_MODELS = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-3-pro-preview"]
 
 
-def config_from_env(env: Mapping[str, str]) -> LoadedConfig:
-    providers: list[ProviderConfig] = []
-    routes: list[RouteConfig] = []
-    aliases: dict[str, str] = {}
+@dataclass(frozen=True)
+class _Seed:
+    """A provider the seed gateway registers when its key variable is set."""
 
-    def key(name: str) -> str:
+    name: str
+    key_var: str
+    style: Style
+    base_var: str
+    base_url: str
+    models: tuple[str, ...]
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
+
+
+_SEEDS = (
+    _Seed("anthropic", "ANTHROPIC_API_KEY", "anthropic-messages", "ANTHROPIC_API_BASE", "https://api.anthropic.com",
+          (*_ANTHROPIC_MODELS, "claude-*")),
+    _Seed("openai", "OPENAI_API_KEY", "openai-chat", "OPENAI_API_BASE", "https://api.openai.com/v1",
+          (*_OPENAI_MODELS, "gpt-*", "o1*", "o3*", "o4*"), "max_completion_tokens"),
+    _Seed("google", "GEMINI_API_KEY", "google-genai", "GEMINI_API_BASE", "https://generativelanguage.googleapis.com",
+          (*_GEMINI_MODELS, "gemini-*")),
+    _Seed("openrouter", "OPENROUTER_API_KEY", "openai-chat", "OPENROUTER_API_BASE", "https://openrouter.ai/api/v1",
+          ("*/*",)),
+)  # fmt: skip
+
+
+def config_from_env(env: Mapping[str, str]) -> LoadedConfig:
+    def var(name: str) -> str:
         return env.get(name, "").strip()
 
-    openrouter = key("OPENROUTER_API_KEY")
-    anthropic = key("ANTHROPIC_API_KEY")
-    openai = key("OPENAI_API_KEY")
-    gemini = key("GEMINI_API_KEY")
-    local_url = key("LOCAL_LLM_BASE_URL")
+    providers = _providers(env, var)
+    routes = _routes(providers)
+    names = {r.name for r in routes}
+    aliases: dict[str, str] = {}
+    if "claude-sonnet-4-5" in names:
+        aliases = {"sonnet": "claude-sonnet-4-5", "opus": "claude-opus-4-5", "haiku": "claude-haiku-4-5"}
+    if not providers:
+        providers.append(ProviderConfig(name="mock", style="mock", models=["*"]))
+    cfg = GatewayConfig(
+        auth=AuthConfig(api_keys=[k.strip() for k in var("GATEWAY_API_KEY").split(",") if k.strip()]),
+        providers=providers,
+        routes=routes,
+        tiers=_tiers(names, providers, var("LOCAL_LLM_MODEL")),
+        aliases=aliases,
+        cache=CacheConfig(
+            backend="redis" if var("REDIS_URL") else "memory",
+            url=var("REDIS_URL"),
+            ttl=Duration(_number(var, "CACHE_TTL_SECONDS", 1800)),
+        ),
+        reliability=ReliabilityConfig(rate_limit_rpm=int(_number(var, "RATE_LIMIT_RPM", 0))),
+        usage=UsageConfig(database_url=var("DATABASE_URL")),
+    )
+    warnings = validate(cfg, "environment")
+    return LoadedConfig(cfg, "environment", tuple(warnings))
 
-    if anthropic:
-        providers.append(
-            ProviderConfig(
-                name="anthropic",
-                style="anthropic-messages",
-                base_url=env.get("ANTHROPIC_API_BASE", "https://api.anthropic.com"),
-                api_key=anthropic,
-                models=[*_ANTHROPIC_MODELS, "claude-*"],
-            )
+
+def _number(var: Callable[[str], str], name: str, default: float) -> float:
+    raw = var(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"environment: {name}: expected a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"environment: {name}: must be 0 or more, got {raw!r}")
+    return value
+
+
+def _providers(env: Mapping[str, str], var: Callable[[str], str]) -> list[ProviderConfig]:
+    providers = [
+        ProviderConfig(
+            name=seed.name,
+            style=seed.style,
+            base_url=env.get(seed.base_var) or seed.base_url,
+            api_key=var(seed.key_var),
+            models=list(seed.models),
+            max_tokens_field=seed.max_tokens_field,
         )
-    if openai:
-        providers.append(
-            ProviderConfig(
-                name="openai",
-                style="openai-chat",
-                base_url=env.get("OPENAI_API_BASE", "https://api.openai.com/v1"),
-                api_key=openai,
-                models=[*_OPENAI_MODELS, "gpt-*", "o1*", "o3*", "o4*"],
-                max_tokens_field="max_completion_tokens",
-            )
-        )
-    if gemini:
-        providers.append(
-            ProviderConfig(
-                name="google",
-                style="google-genai",
-                base_url=env.get("GEMINI_API_BASE", "https://generativelanguage.googleapis.com"),
-                api_key=gemini,
-                models=[*_GEMINI_MODELS, "gemini-*"],
-            )
-        )
-    if openrouter:
-        providers.append(
-            ProviderConfig(
-                name="openrouter",
-                style="openai-chat",
-                base_url=env.get("OPENROUTER_API_BASE", "https://openrouter.ai/api/v1"),
-                api_key=openrouter,
-                models=["*/*"],
-            )
-        )
-    if local_url:
-        local_model = key("LOCAL_LLM_MODEL")
+        for seed in _SEEDS
+        if var(seed.key_var)
+    ]
+    if var("LOCAL_LLM_BASE_URL"):
+        local_model = var("LOCAL_LLM_MODEL")
         providers.append(
             ProviderConfig(
                 name="local",
                 style="openai-chat",
-                base_url=local_url,
-                api_key=key("LOCAL_LLM_API_KEY"),
+                base_url=var("LOCAL_LLM_BASE_URL"),
+                api_key=var("LOCAL_LLM_API_KEY"),
                 models=[local_model] if local_model else [],
             )
         )
+    return providers
 
-    # Routes with an OpenRouter fallback step for the families OpenRouter also serves.
+
+def _routes(providers: list[ProviderConfig]) -> list[RouteConfig]:
+    """A route per usual Claude and GPT model, with an OpenRouter step to fall back to."""
+    names = {p.name for p in providers}
+    openrouter = "openrouter" in names
+    routes: list[RouteConfig] = []
     for primary, table in (("anthropic", _ANTHROPIC_MODELS), ("openai", _OPENAI_MODELS)):
-        has_primary = any(p.name == primary for p in providers)
-        if not has_primary and not openrouter:
+        if primary not in names and not openrouter:
             continue
         for model, or_name in table.items():
-            steps = []
-            if has_primary:
-                steps.append(StepConfig(provider=primary, model=model))
+            steps = [StepConfig(provider=primary, model=model)] if primary in names else []
             if openrouter:
                 steps.append(StepConfig(provider="openrouter", model=or_name))
             routes.append(RouteConfig(name=model, steps=steps))
+    return routes
 
-    route_names = {r.name for r in routes}
-    if "claude-sonnet-4-5" in route_names:
-        aliases.update(
-            {"sonnet": "claude-sonnet-4-5", "opus": "claude-opus-4-5", "haiku": "claude-haiku-4-5"}
-        )
 
+def _tiers(route_names: set[str], providers: list[ProviderConfig], local_model: str) -> TiersConfig:
     tiers = TiersConfig()
     if "claude-sonnet-4-5" in route_names:
         tiers = TiersConfig(cheap="claude-sonnet-4-5", strong="claude-opus-4-5")
-    elif "gpt-4o-mini" in route_names:
+    elif "gpt-5-mini" in route_names:
         tiers = TiersConfig(cheap="gpt-5-mini", strong="gpt-5")
-    elif gemini:
+    elif any(p.name == "google" for p in providers):
         tiers = TiersConfig(cheap="gemini-2.5-flash", strong="gemini-2.5-pro")
-    if local_url and key("LOCAL_LLM_MODEL"):
-        tiers.local = key("LOCAL_LLM_MODEL")
-
-    if not providers:
-        providers.append(ProviderConfig(name="mock", style="mock", models=["*"]))
-
-    api_keys = [k.strip() for k in env.get("GATEWAY_API_KEY", "").split(",") if k.strip()]
-    cache = CacheConfig(
-        backend="redis" if key("REDIS_URL") else "memory",
-        url=key("REDIS_URL"),
-        ttl=Duration(float(env.get("CACHE_TTL_SECONDS") or 1800)),
-    )
-    cfg = GatewayConfig(
-        auth=AuthConfig(api_keys=api_keys),
-        providers=providers,
-        routes=routes,
-        tiers=tiers,
-        aliases=aliases,
-        cache=cache,
-        reliability=ReliabilityConfig(rate_limit_rpm=int(env.get("RATE_LIMIT_RPM") or 0)),
-        usage=UsageConfig(database_url=key("DATABASE_URL")),
-    )
-    warnings = validate(cfg, "environment")
-    return LoadedConfig(cfg, "environment", tuple(warnings))
+    if local_model and any(p.name == "local" for p in providers):
+        tiers.local = local_model
+    return tiers

@@ -53,3 +53,14 @@ def test_openrouter_alone_still_serves_claude_routes() -> None:
         ("openrouter", "anthropic/claude-opus-4.5")
     ]
     assert cfg.tiers.strong == "claude-opus-4-5"
+
+
+def test_bad_numbers_in_the_environment_are_config_errors() -> None:
+    import pytest
+
+    from app.config import ConfigError
+
+    with pytest.raises(ConfigError, match="environment: RATE_LIMIT_RPM: expected a number, got 'lots'"):
+        config_from_env({"RATE_LIMIT_RPM": "lots"})
+    with pytest.raises(ConfigError, match="CACHE_TTL_SECONDS: must be 0 or more"):
+        config_from_env({"CACHE_TTL_SECONDS": "-5"})

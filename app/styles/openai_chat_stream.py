@@ -238,16 +238,7 @@ class ChatStreamEncoder:
         if isinstance(event, TextDelta):
             return self._chunk({"content": event.text})
         if isinstance(event, ToolArgsDelta):
-            if event.index in self._custom_parts:
-                self._custom_parts[event.index].arguments += event.arguments
-                return b""
-            return self._chunk(
-                {
-                    "tool_calls": [
-                        {"index": self._tool_index[event.index], "function": {"arguments": event.arguments}}
-                    ]
-                }
-            )
+            return self._args(event)
         if isinstance(event, ReasoningDelta):
             if self._reasoning is not None:
                 self._reasoning.text += event.text
@@ -257,81 +248,75 @@ class ChatStreamEncoder:
                 self._reasoning.signature = (self._reasoning.signature or "") + event.signature
             return b""
         if isinstance(event, PartStart):
-            part = event.part
-            if isinstance(part, ReasoningPart):
-                self._reasoning = ReasoningPart(
-                    text=part.text,
-                    signature=part.signature,
-                    origin=part.origin,
-                    redacted=part.redacted,
-                    item_id=part.item_id,
-                )
-            if isinstance(part, ToolCallPart):
-                k = len(self._tool_index)
-                self._tool_index[event.index] = k
-                call_id = artifacts.id_with_artifacts(part.id, self._carried)
-                self._carried = []
-                part = ToolCallPart(call_id, part.name, part.arguments, kind=part.kind)
-                if part.name in self._custom or part.kind == "custom":
-                    # custom (free-form) calls go out whole at PartStop: their input must be
-                    # unwrapped from the function-call JSON first
-                    self._custom_parts[event.index] = ToolCallPart(
-                        part.id, part.name, part.arguments, kind=part.kind
-                    )
-                    return b""
-                return self._chunk(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": k,
-                                "id": part.id,
-                                "type": "function",
-                                "function": {"name": part.name, "arguments": part.arguments},
-                            }
-                        ]
-                    }
-                )
-            if isinstance(part, TextPart) and part.text:
-                return self._chunk({"content": part.text})
-            if isinstance(part, ReasoningPart) and part.text:
-                return self._chunk({"reasoning_content": part.text})
-            return b""
+            return self._start(event)
         if isinstance(event, PartStop):
-            if self._reasoning is not None:
-                if artifacts.carried(self._reasoning, "openai-chat"):
-                    self._carried.append(self._reasoning)
-                self._reasoning = None
-            custom_call = self._custom_parts.pop(event.index, None)
-            if custom_call is None:
-                return b""
-            wire = tool_call_to_wire(custom_call, self._custom | {custom_call.name})
-            wire["index"] = self._tool_index[event.index]
-            return self._chunk({"tool_calls": [wire]})
+            return self._stop(event)
         if isinstance(event, StreamStart):
             self._id = event.id or self._id
             self._model = event.model or self._model
             self._created = event.created or self._created
             return self._chunk({"role": "assistant", "content": ""})
         if isinstance(event, Finish):
-            out = self._chunk({}, FINISH_REASON[event.stop_reason])
-            if self._include_usage:
-                out += frame(
-                    _encoder.encode(
-                        {
-                            "id": self._id,
-                            "object": "chat.completion.chunk",
-                            "created": self._created,
-                            "model": self._model,
-                            "choices": [],
-                            "usage": usage_to_wire(event.usage),
-                        }
-                    )
-                )
-            return out + _DONE
+            return self._finish(event)
         if isinstance(event, StreamError):
-            return frame(
-                _encoder.encode(
-                    {"error": {"message": event.message, "type": event.kind, "code": event.status}}
-                )
-            )
+            error = {"message": event.message, "type": event.kind, "code": event.status}
+            return frame(_encoder.encode({"error": error}))
         return b""
+
+    def _args(self, event: ToolArgsDelta) -> bytes:
+        if event.index in self._custom_parts:
+            self._custom_parts[event.index].arguments += event.arguments
+            return b""
+        call = {"index": self._tool_index[event.index], "function": {"arguments": event.arguments}}
+        return self._chunk({"tool_calls": [call]})
+
+    def _start(self, event: PartStart) -> bytes:
+        part = event.part
+        if isinstance(part, ReasoningPart):
+            self._reasoning = msgspec.structs.replace(part)  # accumulates text and signature
+            return self._chunk({"reasoning_content": part.text}) if part.text else b""
+        if isinstance(part, ToolCallPart):
+            k = len(self._tool_index)
+            self._tool_index[event.index] = k
+            call_id = artifacts.id_with_artifacts(part.id, self._carried)
+            self._carried = []
+            if part.name in self._custom or part.kind == "custom":
+                # custom (free-form) calls go out whole at PartStop: their input must be
+                # unwrapped from the function-call JSON first
+                self._custom_parts[event.index] = ToolCallPart(
+                    call_id, part.name, part.arguments, kind=part.kind
+                )
+                return b""
+            function = {"name": part.name, "arguments": part.arguments}
+            return self._chunk(
+                {"tool_calls": [{"index": k, "id": call_id, "type": "function", "function": function}]}
+            )
+        if isinstance(part, TextPart) and part.text:
+            return self._chunk({"content": part.text})
+        return b""
+
+    def _stop(self, event: PartStop) -> bytes:
+        if self._reasoning is not None:
+            if artifacts.carried(self._reasoning, "openai-chat"):
+                self._carried.append(self._reasoning)
+            self._reasoning = None
+        custom_call = self._custom_parts.pop(event.index, None)
+        if custom_call is None:
+            return b""
+        wire = tool_call_to_wire(custom_call, self._custom | {custom_call.name})
+        wire["index"] = self._tool_index[event.index]
+        return self._chunk({"tool_calls": [wire]})
+
+    def _finish(self, event: Finish) -> bytes:
+        out = self._chunk({}, FINISH_REASON[event.stop_reason])
+        if self._include_usage:
+            usage = {
+                "id": self._id,
+                "object": "chat.completion.chunk",
+                "created": self._created,
+                "model": self._model,
+                "choices": [],
+                "usage": usage_to_wire(event.usage),
+            }
+            out += frame(_encoder.encode(usage))
+        return out + _DONE

@@ -6,7 +6,8 @@ limit, model resolution, access log) — then drives each with ``wrk`` from a se
 
 * added latency over calling the upstream directly, sequential (p50, p99);
 * requests per second at 16 and 64 concurrent connections;
-* time to first byte of a 50-chunk stream (``ttfb.py``, raw sockets);
+* time to first byte of a 50-chunk stream (``ttfb.py``, raw sockets), also through a conversion
+  (an Anthropic Messages client, the OpenAI Chat upstream);
 * the gateway's resident memory after the run.
 
 Every figure is printed with its ratio to the floor. Targets (issue 3): added p50 <= 2x the
@@ -95,9 +96,9 @@ def wrk(url: str, connections: int, duration: float, key: str | None) -> dict[st
     return {"rps": rps, "p50_ms": _ms(lat["50"]), "p99_ms": _ms(lat["99"])}
 
 
-def ttfb(port: int, path: str, count: int) -> dict[str, float]:
+def ttfb(port: int, path: str, count: int, style: str = "openai") -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "ttfb.py"), "127.0.0.1", str(port), path, KEY, str(count)],
+        [sys.executable, str(ROOT / "bench" / "ttfb.py"), "127.0.0.1", str(port), path, KEY, str(count), style],
         capture_output=True,
         text=True,
         check=True,
@@ -203,6 +204,8 @@ def main() -> None:
             results[name]["c16"] = wrk(url, 16, args.duration, key)
             results[name]["c64"] = wrk(url, 64, args.duration, key)
             results[name]["ttfb"] = ttfb(port, path, args.ttfb_count)
+        # the same stream through a conversion: an Anthropic client, the Chat upstream
+        results["gateway"]["ttfb_converted"] = ttfb(gw, "/v1/messages", args.ttfb_count, "anthropic")
         results["gateway"]["rss_mb"] = rss_mb(gateway.pid)
     finally:
         for p in procs:
@@ -241,6 +244,9 @@ def report(r: dict[str, dict[str, Any]], json_path: str | None) -> None:
     for name, f, g in rows:
         ratio = g / f if f else float("inf")
         print(f"{name:40} {f:10.3f} {g:10.3f} {ratio:9.2f}")
+    conv = gw["ttfb_converted"]
+    print(f"{'TTFB through a conversion (Anthropic client, Chat upstream), p50 (ms)':72} {conv['p50_ms']:8.3f}")
+    print(f"{'whole converted 50-chunk stream, p50 (ms)':72} {conv['full_ms']:8.3f}")
     print(f"{'gateway RSS after the run (MB)':40} {'':>10} {gw['rss_mb']:10.1f}")
     p50_ok = added["gateway"]["p50_ms"] <= 2 * max(added["floor"]["p50_ms"], 1e-6)
     rps_ok = gw["c64"]["rps"] >= 0.5 * floor["c64"]["rps"]

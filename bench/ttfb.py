@@ -1,6 +1,8 @@
 """Time to first byte of a streamed answer, from a separate process, over raw sockets.
 
-Usage: ``python bench/ttfb.py HOST PORT PATH KEY COUNT`` -> prints JSON {"p50_ms", "p90_ms", "full_ms"}.
+Usage: ``python bench/ttfb.py HOST PORT PATH KEY COUNT [anthropic]`` -> prints JSON {"p50_ms",
+"p90_ms", "full_ms"}. With ``anthropic`` the request is an Anthropic Messages body (a conversion
+when the route's provider speaks another style).
 Time runs from sending the request to receiving the first ``data:`` of the body; "full" is the
 median time to the end of the stream.
 """
@@ -14,10 +16,15 @@ import sys
 import time
 
 
-def one(host: str, port: int, path: str, key: str) -> tuple[float, float]:
-    body = json.dumps(
-        {"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": "stream please"}]}
-    )
+def one(host: str, port: int, path: str, key: str, anthropic: bool = False) -> tuple[float, float]:
+    payload: dict[str, object] = {
+        "model": "bench-model",
+        "stream": True,
+        "messages": [{"role": "user", "content": "stream please"}],
+    }
+    if anthropic:
+        payload["max_tokens"] = 256
+    body = json.dumps(payload)
     request = (
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nAuthorization: Bearer {key}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}"
@@ -38,18 +45,19 @@ def one(host: str, port: int, path: str, key: str) -> tuple[float, float]:
                 if sep and b"data:" in rest:
                     first = time.perf_counter() - started
         full = time.perf_counter() - started
-    if first is None or b"[DONE]" not in buf:
+    if first is None or (b"[DONE]" not in buf and b"message_stop" not in buf):
         raise RuntimeError(f"no complete stream from {host}:{port}{path}: {buf[:300]!r}")
     return first, full
 
 
 def main() -> None:
     host, port, path, key, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+    anthropic = len(sys.argv) > 6 and sys.argv[6] == "anthropic"
     for _ in range(20):
-        one(host, port, path, key)
+        one(host, port, path, key, anthropic)
     firsts, fulls = [], []
     for _ in range(count):
-        f, full = one(host, port, path, key)
+        f, full = one(host, port, path, key, anthropic)
         firsts.append(f)
         fulls.append(full)
     firsts.sort()

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import zlib
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from litestar.types import Receive, Scope, Send
 
-from app.errors import PayloadTooLarge
+from app.errors import BadRequest, PayloadTooLarge
 from app.gateway import Reply
 
 
@@ -51,7 +52,31 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
             chunks.append(body)
         if not message.get("more_body", False):
             break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    return _decompress(body, encoding, limit)
+
+
+def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    """A gzip- or deflate-compressed body, bounded by ``limit`` after decompression (a small
+    compressed body must not expand past what the gateway accepts)."""
+    if encoding in ("gzip", "x-gzip"):
+        inflater = zlib.decompressobj(wbits=31)
+    elif encoding == "deflate":
+        inflater = zlib.decompressobj()
+    else:
+        raise BadRequest(
+            f"unsupported Content-Encoding '{encoding}': send gzip, deflate or an uncompressed body"
+        )
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise BadRequest(f"request body is not valid {encoding} data: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"decompressed request body is over this gateway's limit of {limit} bytes")
+    return out
 
 
 def _header_list(reply: Reply, length: int | None) -> list[tuple[bytes, bytes]]:

@@ -524,3 +524,37 @@ def test_provider_errors_never_carry_the_provider_key(env: Env, stream: bool) ->
     assert r.status_code == 401
     assert "upstream-secret" not in r.text
     assert "Incorrect API key provided: [redacted]" in r.json()["error"]["message"]
+
+
+def test_gzip_request_bodies_are_accepted_and_bounded(env: Env) -> None:
+    import gzip
+
+    body = json.dumps({"model": "chat/ok", "messages": user("compressed")}).encode()
+    headers = {
+        "authorization": f"Bearer {KEY}",
+        "content-type": "application/json",
+        "content-encoding": "gzip",
+    }
+    ok = httpx.post(f"{env.url}/v1/chat/completions", content=gzip.compress(body), headers=headers)
+    assert ok.status_code == 200 and ok.json()["choices"][0]["message"]["content"] == "Echo: compressed"
+    bomb = gzip.compress(
+        json.dumps({"model": "chat/ok", "messages": user("x" * (11 * 1024 * 1024))}).encode()
+    )
+    assert len(bomb) < 100_000
+    assert httpx.post(f"{env.url}/v1/chat/completions", content=bomb, headers=headers).status_code == 413
+    garbage = httpx.post(f"{env.url}/v1/chat/completions", content=b"not gzip", headers=headers)
+    assert garbage.status_code == 400 and "gzip" in garbage.json()["error"]["message"]
+    brotli = httpx.post(
+        f"{env.url}/v1/chat/completions", content=body, headers={**headers, "content-encoding": "br"}
+    )
+    assert brotli.status_code == 400 and "Content-Encoding" in brotli.json()["error"]["message"]
+
+
+def test_hedge_works_for_streams_too(env: Env, client: openai.OpenAI) -> None:
+    started = time.monotonic()
+    text = "".join(
+        c.choices[0].delta.content or ""
+        for c in client.chat.completions.create(model="hedged", messages=user("race"), stream=True)
+        if c.choices
+    )
+    assert text == "Echo: race" and time.monotonic() - started < 2.0

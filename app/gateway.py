@@ -173,9 +173,9 @@ class Gateway:
         goes back byte for byte."""
         headers = [("x-gateway", GATEWAY_HEADER)]
         if ctx is not None:
-            headers.append(("x-request-id", ctx.request_id))
-            if ctx.rate_remaining is not None:
-                headers.append(("x-ratelimit-remaining", str(ctx.rate_remaining)))
+            if isinstance(err, UpstreamStatus) and ctx.provider is None:
+                ctx.provider = err.provider  # the step whose answer this is
+            headers = self._headers(ctx)
             ctx.status = err.status
         if err.retry_after is not None:
             headers.append(("retry-after", str(max(1, round(err.retry_after)))))
@@ -190,10 +190,7 @@ class Gateway:
             and err.body
             and not contains_secret(err.body.decode("utf-8", "replace"))
         ):
-            headers.append(("x-provider", err.provider))
             return Reply(err.upstream_status, headers, err.body)
-        if ctx is not None and isinstance(err, UpstreamStatus):
-            headers.append(("x-provider", err.provider))
         status, body = codec.encode_error(err)
         if status >= 500 and not isinstance(err, UpstreamStatus):
             log.warning(

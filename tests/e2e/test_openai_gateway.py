@@ -558,3 +558,24 @@ def test_hedge_works_for_streams_too(env: Env, client: openai.OpenAI) -> None:
         if c.choices
     )
     assert text == "Echo: race" and time.monotonic() - started < 2.0
+
+
+def test_error_answers_carry_the_gateway_headers(env: Env) -> None:
+    r = httpx.post(
+        f"{env.url}/v1/chat/completions",
+        json={"model": "client-fault", "messages": user("x")},
+        headers={"authorization": f"Bearer {KEY}"},
+    )
+    assert r.status_code == 400
+    for name in (
+        "x-gateway",
+        "x-request-id",
+        "x-provider",
+        "x-model",
+        "x-model-source",
+        "x-gateway-tier",
+        "x-cache",
+        "x-ratelimit-remaining",
+    ):
+        assert name in r.headers, name
+    assert r.headers["x-provider"] == "fake-chat"

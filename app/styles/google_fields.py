@@ -360,6 +360,20 @@ def place_client_signature(out: list[Part], signature: str) -> None:
     out.append(part)
 
 
+def model_part_to_wire(p: Part) -> dict[str, Any] | None:
+    """A model-turn part (text, call, media, Gemini's own opaque part) in Gemini form, or None
+    for what a model turn cannot hold. Reasoning is placed by the callers (signatures)."""
+    if isinstance(p, TextPart):
+        return {"text": p.text} if p.text else None
+    if isinstance(p, ToolCallPart):
+        return function_call_to_wire(p)
+    if isinstance(p, ImagePart | FilePart):
+        return media_to_wire(p)
+    if isinstance(p, OpaquePart) and p.style == STYLE:
+        return dict(p.data)
+    return None
+
+
 def response_parts(content: list[Part]) -> list[dict[str, Any]]:
     """A canonical answer as the parts of a Gemini ``candidates[0].content`` for a client."""
     placer = SignaturePlacer()
@@ -373,15 +387,9 @@ def response_parts(content: list[Part]) -> list[dict[str, Any]]:
             if p.text:
                 out.append({"text": p.text, "thought": True})
             placer.add(p)
-        elif isinstance(p, TextPart):
-            wire = {"text": p.text} if p.text else None
-        elif isinstance(p, ToolCallPart):
-            wire = function_call_to_wire(p)
-        elif isinstance(p, ImagePart | FilePart):
-            wire = media_to_wire(p)
-        elif isinstance(p, OpaquePart) and p.style == STYLE:
-            wire = dict(p.data)
-        # tool results never appear in an answer; other styles' opaque blocks have no Gemini form
+        else:
+            # tool results never appear in an answer; other styles' opaque blocks have no form
+            wire = model_part_to_wire(p)
         if wire is not None:
             out.append(placer.attach(wire))
     carrier = placer.flush()

@@ -55,9 +55,9 @@ from app.styles import conversions
 from app.styles.google_fields import (
     SKIP_SIGNATURE,
     STYLE,
-    function_call_to_wire,
     gemini_major,
     media_to_wire,
+    model_part_to_wire,
 )
 from app.styles.google_schema import to_gemini
 
@@ -125,7 +125,6 @@ class _ContentWriter:
         out: list[dict[str, Any]] = []
         pending: str | None = None  # a text-less signature waiting for the part it belongs to
         for p in content:
-            wire: dict[str, Any] | None = None
             if isinstance(p, ReasoningPart):
                 if p.origin != STYLE or not (p.text or p.signature):
                     continue  # another provider's reasoning: Gemini cannot use it
@@ -137,14 +136,7 @@ class _ContentWriter:
                 else:
                     pending = p.signature
                 continue
-            if isinstance(p, TextPart):
-                wire = {"text": p.text} if p.text else None
-            elif isinstance(p, ToolCallPart):
-                wire = function_call_to_wire(p)
-            elif isinstance(p, ImagePart | FilePart):
-                wire = media_to_wire(p)
-            elif isinstance(p, OpaquePart) and p.style == STYLE:
-                wire = dict(p.data)
+            wire = model_part_to_wire(p)
             if wire is not None:
                 if pending is not None:
                     wire.setdefault("thoughtSignature", pending)

@@ -10,7 +10,7 @@ forwarding as an ASGI handler ~5,600 (``bench/overhead.py``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
@@ -19,6 +19,8 @@ from litestar.types import Receive, Scope, Send
 
 from app.errors import BadRequest, PayloadTooLarge
 from app.gateway import Reply
+
+log = logging.getLogger("frugal.http")
 
 
 def request_headers(scope: Scope) -> dict[str, str]:
@@ -155,8 +157,10 @@ async def send_reply(send: Send, reply: Reply, watch: ClientWatch | None = None)
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await aclose()
+            except Exception:  # the answer is already out: report, do not fail the request
+                log.exception("closing a streamed answer failed")
     if watch is not None:
         watch.finishing()
     await send({"type": "http.response.body", "body": b"", "more_body": False})

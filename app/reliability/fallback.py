@@ -163,12 +163,10 @@ class Dispatcher:
         finally:
             for task in pending:
                 task.cancel()
-            for task in pending:
-                try:
-                    result = await task
-                except BaseException:
-                    continue
-                if not isinstance(result, Completion):
-                    await result.aclose()
+            # the losers' outcomes (results, errors, cancellations) are collected, not raised;
+            # this request's own cancellation still propagates out of gather
+            for outcome in await asyncio.gather(*pending, return_exceptions=True):
+                if not isinstance(outcome, BaseException | Completion):
+                    await outcome.aclose()  # a stream that opened after all: release it
         failures.extend(results[i] for i in sorted(results))
         raise AllStepsFailed(route.name, failures)

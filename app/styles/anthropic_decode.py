@@ -26,8 +26,9 @@ from app.canonical import (
 )
 from app.errors import BadRequest
 from app.styles import artifacts
-from app.styles.anthropic_fields import STYLE, cache_control_from_wire, json_text
+from app.styles.anthropic_fields import STYLE, json_text
 from app.styles.base import RequestTarget
+from app.styles.conversions import cache_control_from_wire
 from app.styles.json_fields import (
     as_list,
     as_object,

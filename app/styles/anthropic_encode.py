@@ -59,7 +59,8 @@ from app.canonical import (
 )
 from app.errors import BadRequest
 from app.styles import conversions
-from app.styles.anthropic_fields import STYLE, tool_input, with_cache_control
+from app.styles.anthropic_fields import STYLE, tool_input
+from app.styles.conversions import with_cache_control
 
 DEFAULT_MAX_TOKENS = 4096
 MIN_THINKING_BUDGET = 1024

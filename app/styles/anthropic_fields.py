@@ -8,7 +8,6 @@ from typing import Any
 import msgspec
 
 from app.canonical import (
-    CacheControl,
     FilePart,
     ImagePart,
     OpaquePart,
@@ -133,21 +132,6 @@ def usage_to_wire(u: Usage) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- cache_control
-
-
-def cache_control_from_wire(block: dict[str, Any]) -> CacheControl | None:
-    cc = block.get("cache_control")
-    if isinstance(cc, dict):
-        ttl = cc.get("ttl")
-        return CacheControl(type=str(cc.get("type", "ephemeral")), ttl=ttl if isinstance(ttl, str) else None)
-    return None
-
-
-def with_cache_control(block: dict[str, Any], cc: CacheControl | None) -> dict[str, Any]:
-    if cc is not None:
-        # spelled out: CacheControl omits its default type, which Anthropic requires
-        block["cache_control"] = {"type": cc.type, "ttl": cc.ttl} if cc.ttl else {"type": cc.type}
-    return block
 
 
 # --------------------------------------------------------------------------- answer blocks

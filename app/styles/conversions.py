@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from app.canonical import Effort, Message, ReasoningConfig, ToolCallPart, ToolDef
+from app.canonical import CacheControl, Effort, Message, ReasoningConfig, ToolCallPart, ToolDef
 
 # Token budgets that stand for each effort level when a style only takes one of the two.
 # Anthropic's minimum thinking budget is 1024; the upper levels follow Anthropic's and Google's
@@ -117,3 +117,22 @@ def parse_arguments(arguments: str) -> dict[str, Any]:
     except msgspec.DecodeError:
         return {"_raw_arguments": arguments}
     return obj if isinstance(obj, dict) else {"_value": obj}
+
+
+# Anthropic's `cache_control` block field; OpenRouter passes the same shape on to Anthropic
+# models, so the Chat codec reads and writes it too.
+
+
+def cache_control_from_wire(block: dict[str, Any]) -> CacheControl | None:
+    cc = block.get("cache_control")
+    if isinstance(cc, dict):
+        ttl = cc.get("ttl")
+        return CacheControl(type=str(cc.get("type", "ephemeral")), ttl=ttl if isinstance(ttl, str) else None)
+    return None
+
+
+def with_cache_control(block: dict[str, Any], cc: CacheControl | None) -> dict[str, Any]:
+    if cc is not None:
+        # spelled out: CacheControl omits its default type, which Anthropic requires
+        block["cache_control"] = {"type": cc.type, "ttl": cc.ttl} if cc.ttl else {"type": cc.type}
+    return block

@@ -7,7 +7,6 @@ from typing import Any
 import msgspec
 
 from app.canonical import (
-    CacheControl,
     FilePart,
     ImagePart,
     Message,
@@ -25,7 +24,7 @@ from app.canonical import (
     ToolResultPart,
 )
 from app.errors import BadRequest
-from app.styles import artifacts
+from app.styles import artifacts, conversions
 from app.styles.base import RequestTarget
 from app.styles.json_fields import (
     as_list,
@@ -53,7 +52,6 @@ _KNOWN_FIELDS = frozenset(
 )  # fmt: skip
 
 _EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh", "max"})
-
 
 
 def request_from_wire(body: Any, target: RequestTarget) -> Request:
@@ -168,7 +166,11 @@ def _decode_text_content(content: Any, path: str) -> list[TextPart]:
         kind = p.get("type")
         if kind in ("text", "input_text", "output_text", "refusal"):
             key = "refusal" if kind == "refusal" else "text"
-            parts.append(TextPart(req_str(p, key, f"{path}[{j}]"), cache_control=_cache_control(p)))
+            parts.append(
+                TextPart(
+                    req_str(p, key, f"{path}[{j}]"), cache_control=conversions.cache_control_from_wire(p)
+                )
+            )
         else:
             raise BadRequest(f"{path}[{j}].type: expected a text part here, got {kind!r}")
     return parts
@@ -185,7 +187,9 @@ def _decode_user_content(content: Any, path: str) -> list[Part]:
         p = as_object(item, ppath)
         kind = p.get("type")
         if kind == "text":
-            parts.append(TextPart(req_str(p, "text", ppath), cache_control=_cache_control(p)))
+            parts.append(
+                TextPart(req_str(p, "text", ppath), cache_control=conversions.cache_control_from_wire(p))
+            )
         elif kind == "image_url":
             image = p.get("image_url")
             if isinstance(image, str):
@@ -197,11 +201,16 @@ def _decode_user_content(content: Any, path: str) -> list[Part]:
             if inline:
                 parts.append(
                     ImagePart(
-                        data=inline[1], media_type=inline[0], detail=detail, cache_control=_cache_control(p)
+                        data=inline[1],
+                        media_type=inline[0],
+                        detail=detail,
+                        cache_control=conversions.cache_control_from_wire(p),
                     )
                 )
             else:
-                parts.append(ImagePart(url=url, detail=detail, cache_control=_cache_control(p)))
+                parts.append(
+                    ImagePart(url=url, detail=detail, cache_control=conversions.cache_control_from_wire(p))
+                )
         elif kind == "file":
             f = as_object(p.get("file"), f"{ppath}.file")
             file_data = opt_str(f, "file_data", f"{ppath}.file")
@@ -212,7 +221,7 @@ def _decode_user_content(content: Any, path: str) -> list[Part]:
                     media_type=inline[0] if inline else None,
                     file_id=opt_str(f, "file_id", f"{ppath}.file"),
                     filename=opt_str(f, "filename", f"{ppath}.file"),
-                    cache_control=_cache_control(p),
+                    cache_control=conversions.cache_control_from_wire(p),
                 )
             )
         elif isinstance(kind, str):
@@ -280,14 +289,6 @@ def _decode_assistant(m: dict[str, Any], path: str) -> Message:
     return Message("assistant", parts, name=opt_str(m, "name", path))
 
 
-def _cache_control(p: dict[str, Any]) -> CacheControl | None:
-    cc = p.get("cache_control")
-    if isinstance(cc, dict):
-        ttl = cc.get("ttl")
-        return CacheControl(type=str(cc.get("type", "ephemeral")), ttl=ttl if isinstance(ttl, str) else None)
-    return None
-
-
 def _decode_tools(obj: dict[str, Any]) -> tuple[list[ToolDef], list[OpaqueTool]]:
     tools: list[ToolDef] = []
     opaque: list[OpaqueTool] = []
@@ -304,7 +305,7 @@ def _decode_tools(obj: dict[str, Any]) -> tuple[list[ToolDef], list[OpaqueTool]]
                     description=opt_str(fn, "description", f"{path}.function"),
                     parameters=params,
                     strict=opt_bool(fn, "strict", f"{path}.function"),
-                    cache_control=_cache_control(t),
+                    cache_control=conversions.cache_control_from_wire(t),
                 )
             )
         elif kind == "custom":

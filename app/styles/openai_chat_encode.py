@@ -110,14 +110,7 @@ def _text_content(parts: list[TextPart]) -> str | list[dict[str, Any]]:
 
 
 def _text_part(p: TextPart) -> dict[str, Any]:
-    d: dict[str, Any] = {"type": "text", "text": p.text}
-    if p.cache_control is not None:
-        # written out field by field: to_builtins would omit the default "ephemeral" type
-        cc: dict[str, Any] = {"type": p.cache_control.type}
-        if p.cache_control.ttl:
-            cc["ttl"] = p.cache_control.ttl
-        d["cache_control"] = cc
-    return d
+    return conversions.with_cache_control({"type": "text", "text": p.text}, p.cache_control)
 
 
 def _user_content(parts: list[Part], source_style: str) -> str | list[dict[str, Any]]:

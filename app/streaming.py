@@ -62,7 +62,7 @@ class StreamAssembler:
             # a copy: the event's part is shared with the client encoder, which must not see
             # the signature deltas folded into it
             self._parts[ev.index] = msgspec.structs.replace(ev.part)
-            self._chunks[ev.index] = [_initial_text(ev.part)]
+            self._chunks[ev.index] = [initial_text(ev.part)]
         elif isinstance(ev, SignatureDelta):
             part = self._parts[ev.index]
             if isinstance(part, ReasoningPart):
@@ -80,7 +80,7 @@ class StreamAssembler:
     def response(self) -> Response:
         content: list[Part] = []
         for part, chunks in zip(self._parts, self._chunks, strict=True):
-            content.append(_with_text(part, "".join(chunks)))
+            content.append(with_text(part, "".join(chunks)))
         fin = self._finish or Finish()
         usage = fin.usage
         if self._usage is not None and usage.input_tokens == 0:
@@ -102,7 +102,8 @@ class StreamAssembler:
         )
 
 
-def _initial_text(part: Part) -> str:
+def initial_text(part: Part) -> str:
+    """What a PartStart's part already holds of the text its deltas extend."""
     if isinstance(part, TextPart | ReasoningPart):
         return part.text
     if isinstance(part, ToolCallPart):
@@ -110,19 +111,12 @@ def _initial_text(part: Part) -> str:
     return ""
 
 
-def _with_text(part: Part, text: str) -> Part:
-    if isinstance(part, TextPart):
-        return TextPart(text, cache_control=part.cache_control)
-    if isinstance(part, ReasoningPart):
-        return ReasoningPart(
-            text=text,
-            signature=part.signature,
-            origin=part.origin,
-            redacted=part.redacted,
-            item_id=part.item_id,
-        )
+def with_text(part: Part, text: str) -> Part:
+    """``part`` with its accumulated text (arguments, for a tool call)."""
+    if isinstance(part, TextPart | ReasoningPart):
+        return msgspec.structs.replace(part, text=text)
     if isinstance(part, ToolCallPart):
-        return ToolCallPart(id=part.id, name=part.name, arguments=text, kind=part.kind, item_id=part.item_id)
+        return msgspec.structs.replace(part, arguments=text)
     return part
 
 

@@ -33,6 +33,7 @@ from app.canonical import (
     ToolCallPart,
     Usage,
 )
+from app.streaming import initial_text, with_text
 from app.styles.json_fields import loose_object
 from app.styles.openai_responses_fields import (
     STYLE,
@@ -468,7 +469,7 @@ class ResponsesStreamEncoder:
                     {**self._where(op), "content_index": 0, "part": output_text("")},
                 )
             )
-        initial = _initial_text(ev.part)
+        initial = initial_text(ev.part)
         if initial:
             out.extend(self._delta(op, initial))
         return out
@@ -592,28 +593,9 @@ class ResponsesStreamEncoder:
         return out
 
 
-def _initial_text(part: Part) -> str:
-    if isinstance(part, TextPart | ReasoningPart):
-        return part.text
-    if isinstance(part, ToolCallPart):
-        return part.arguments
-    return ""
-
-
 def _finished_part(op: _Open, text: str) -> Part:
-    part = op.part
-    if isinstance(part, TextPart):
-        return TextPart(text)
-    if isinstance(part, ReasoningPart):
-        return ReasoningPart(
-            text=text,
-            # a signature comes whole in PartStart or in deltas, never split across both; the
-            # deltas win (PartStart's part may already hold them: StreamAssembler fills it in)
-            signature=op.signature or part.signature,
-            origin=part.origin,
-            redacted=part.redacted,
-            item_id=part.item_id,
-        )
-    if isinstance(part, ToolCallPart):
-        return ToolCallPart(part.id, part.name, text, kind=part.kind, item_id=part.item_id)
+    part = with_text(op.part, text)
+    if isinstance(part, ReasoningPart) and op.signature:
+        # a signature comes whole in PartStart or in deltas, never split across both
+        return ReasoningPart(part.text, op.signature, part.origin, part.redacted, part.item_id)
     return part

@@ -14,7 +14,7 @@ from app.styles.base import Codec
 _MODULES: dict[str, str] = {
     "openai-chat": "app.styles.openai_chat",
     "openai-responses": "app.styles.openai_responses",
-    "anthropic-messages": "app.styles.anthropic",
+    "anthropic-messages": "app.styles.anthropic.codec",
     "google-genai": "app.styles.google",
 }
 

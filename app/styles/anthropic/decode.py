@@ -1,5 +1,5 @@
 """Anthropic Messages request bodies from clients -> canonical ``Request`` (the client side of
-the codec; the mappings are listed in ``app.styles.anthropic``)."""
+the codec; the mappings are listed in ``app.styles.anthropic.codec``)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from app.canonical import (
 )
 from app.errors import BadRequest
 from app.styles import artifacts
-from app.styles.anthropic_fields import STYLE, json_text
+from app.styles.anthropic.fields import STYLE, json_text
 from app.styles.base import RequestTarget
 from app.styles.conversions import cache_control_from_wire
 from app.styles.json_fields import (

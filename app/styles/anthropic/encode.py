@@ -59,7 +59,7 @@ from app.canonical import (
 )
 from app.errors import BadRequest
 from app.styles import conversions
-from app.styles.anthropic_fields import STYLE, tool_input
+from app.styles.anthropic.fields import STYLE, tool_input
 from app.styles.conversions import with_cache_control
 
 DEFAULT_MAX_TOKENS = 4096

@@ -4,9 +4,9 @@ Wire reference: the official ``anthropic`` SDK types (``anthropic/types``: messa
 content_block, raw_message_stream_event, thinking_*). Claude Code is the client that matters most:
 ~50 KB bodies with system blocks and tools carrying ``cache_control``, ``thinking``,
 ``context_management``, ``output_config``, ``metadata`` and mid-conversation ``role: "system"``
-messages. This module holds the codec, answers and errors; ``anthropic_decode`` reads client
-requests, ``anthropic_encode`` writes provider requests (its docstring lists the provider-side
-degradations), ``anthropic_stream`` handles SSE, ``anthropic_fields`` the shared wire pieces.
+messages. This module holds the codec, answers and errors; ``decode`` reads client
+requests, ``encode`` writes provider requests (its docstring lists the provider-side
+degradations), ``stream`` handles SSE, ``fields`` the shared wire pieces.
 Every client-side mapping and degradation (README, "Style conversion"):
 
 Client requests -> canonical
@@ -57,9 +57,9 @@ from app.canonical import (
     Style,
 )
 from app.errors import GatewayError, UpstreamProtocol
-from app.styles.anthropic_decode import request_from_wire
-from app.styles.anthropic_encode import count_tokens_body, request_to_wire
-from app.styles.anthropic_fields import (
+from app.styles.anthropic.decode import request_from_wire
+from app.styles.anthropic.encode import count_tokens_body, request_to_wire
+from app.styles.anthropic.fields import (
     STOP_FROM_WIRE,
     STOP_TO_WIRE,
     answer_block,
@@ -69,7 +69,7 @@ from app.styles.anthropic_fields import (
     usage_from_wire,
     usage_to_wire,
 )
-from app.styles.anthropic_stream import AnthropicStreamDecoder, AnthropicStreamEncoder
+from app.styles.anthropic.stream import AnthropicStreamDecoder, AnthropicStreamEncoder
 from app.styles.base import ModelInfo, RequestTarget
 from app.styles.json_fields import provider_object
 from app.styles.sse import SSEEvent

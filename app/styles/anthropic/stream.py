@@ -32,7 +32,7 @@ from app.canonical import (
     ToolCallPart,
     Usage,
 )
-from app.styles.anthropic_fields import (
+from app.styles.anthropic.fields import (
     ERROR_STATUS,
     STOP_FROM_WIRE,
     STOP_TO_WIRE,

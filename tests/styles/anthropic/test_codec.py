@@ -65,8 +65,8 @@ from app.errors import (
 )
 from app.streaming import StreamAssembler, events_from_response
 from app.styles import artifacts, codec_for, conversions
-from app.styles.anthropic import CODEC, count_tokens_body, encode_token_count
-from app.styles.anthropic_encode import JSON_OBJECT_INSTRUCTION, START_TEXT
+from app.styles.anthropic.codec import CODEC, count_tokens_body, encode_token_count
+from app.styles.anthropic.encode import JSON_OBJECT_INSTRUCTION, START_TEXT
 from app.styles.base import ModelInfo, RequestTarget
 from tests.styles.strategies import requests, responses
 

@@ -1,0 +1,3 @@
+"""The Anthropic Messages style: ``codec`` (the codec, answers, errors), ``decode`` (client
+requests), ``encode`` (provider requests), ``stream`` (SSE both ways), ``fields`` (shared wire
+pieces)."""

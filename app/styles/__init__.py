@@ -12,7 +12,7 @@ from app.canonical import Style
 from app.styles.base import Codec
 
 _MODULES: dict[str, str] = {
-    "openai-chat": "app.styles.openai_chat",
+    "openai-chat": "app.styles.openai_chat.codec",
     "openai-responses": "app.styles.openai_responses",
     "anthropic-messages": "app.styles.anthropic.codec",
     "google-genai": "app.styles.google",

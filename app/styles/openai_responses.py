@@ -59,8 +59,8 @@ from app.styles.json_fields import (
     loose_object,
     provider_object,
 )
-from app.styles.openai_chat import CODEC as _CHAT
-from app.styles.openai_chat import decode_error_body, error_to_wire
+from app.styles.openai_chat.codec import CODEC as _CHAT
+from app.styles.openai_chat.codec import decode_error_body, error_to_wire
 from app.styles.openai_responses_decode import STATEFUL_FIELDS, request_from_wire
 from app.styles.openai_responses_encode import request_to_wire
 from app.styles.openai_responses_fields import (

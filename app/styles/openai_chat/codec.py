@@ -4,8 +4,8 @@ Wire reference: the official ``openai`` SDK types (``openai/types/chat``). Beyon
 this style is spoken by OpenRouter, vLLM, Ollama, LM Studio, DeepSeek and most local servers,
 so the decoder also accepts their reasoning fields (``reasoning_content``, ``reasoning``).
 
-Requests are decoded in ``openai_chat_decode`` and encoded in ``openai_chat_encode``; streams
-live in ``openai_chat_stream``. Mappings worth knowing (all of them: docs/styles/openai_chat.md):
+Requests are decoded in ``decode`` and encoded in ``encode``; streams
+live in ``stream``. Mappings worth knowing (all of them: docs/styles/openai_chat.md):
 
 * leading ``system``/``developer`` messages -> ``Request.system``; later ones stay in place;
 * ``reasoning_content`` on assistant messages <-> text-only ``ReasoningPart`` of origin
@@ -42,16 +42,16 @@ from app.styles.json_fields import (
     loose_object,
     provider_object,
 )
-from app.styles.openai_chat_decode import request_from_wire
-from app.styles.openai_chat_encode import request_to_wire
-from app.styles.openai_chat_fields import (
+from app.styles.openai_chat.decode import request_from_wire
+from app.styles.openai_chat.encode import request_to_wire
+from app.styles.openai_chat.fields import (
     FINISH_REASON,
     STOP_REASON,
     tool_call_to_wire,
     usage_from_wire,
     usage_to_wire,
 )
-from app.styles.openai_chat_stream import ChatStreamDecoder, ChatStreamEncoder, usage_frame_filter
+from app.styles.openai_chat.stream import ChatStreamDecoder, ChatStreamEncoder, usage_frame_filter
 from app.styles.sse import SSEEvent
 
 STYLE = "openai-chat"

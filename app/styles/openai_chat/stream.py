@@ -28,7 +28,7 @@ from app.canonical import (
 )
 from app.styles import artifacts, conversions
 from app.styles.json_fields import loose_object
-from app.styles.openai_chat_fields import (
+from app.styles.openai_chat.fields import (
     FINISH_REASON,
     STOP_REASON,
     tool_call_to_wire,

@@ -28,7 +28,7 @@ from app.errors import BadRequest, RateLimited, UpstreamProtocol
 from app.streaming import StreamAssembler, events_from_response
 from app.styles import artifacts
 from app.styles.base import RequestTarget
-from app.styles.openai_chat import CODEC
+from app.styles.openai_chat.codec import CODEC
 from tests.styles.strategies import requests, responses
 
 T = RequestTarget()

@@ -13,7 +13,7 @@ from app.styles.base import Codec
 
 _MODULES: dict[str, str] = {
     "openai-chat": "app.styles.openai_chat.codec",
-    "openai-responses": "app.styles.openai_responses",
+    "openai-responses": "app.styles.openai_responses.codec",
     "anthropic-messages": "app.styles.anthropic.codec",
     "google-genai": "app.styles.google",
 }

@@ -22,7 +22,7 @@ from app.styles import conversions
 from app.styles.json_fields import (
     data_url,
 )
-from app.styles.openai_responses_fields import (
+from app.styles.openai_responses.fields import (
     STYLE,
     namespaced_names,
     text_format_to_wire,

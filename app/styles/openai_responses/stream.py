@@ -35,7 +35,7 @@ from app.canonical import (
 )
 from app.streaming import initial_text, with_text
 from app.styles.json_fields import loose_object
-from app.styles.openai_responses_fields import (
+from app.styles.openai_responses.fields import (
     STYLE,
     ClientTools,
     Envelope,

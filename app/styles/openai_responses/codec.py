@@ -5,8 +5,8 @@ client this codec is shaped for: ~40 KB requests with developer messages, functi
 free-form ``custom`` tool (apply_patch with a Lark grammar), ``namespace`` tools, ``reasoning``,
 ``include: ["reasoning.encrypted_content"]`` and ``store: false``.
 
-Requests are decoded in ``openai_responses_decode`` and encoded in ``openai_responses_encode``;
-streams live in ``openai_responses_stream``. Mappings worth knowing (every one is in
+Requests are decoded in ``decode`` and encoded in ``encode``;
+streams live in ``stream``. Mappings worth knowing (every one is in
 docs/styles/openai_responses.md):
 
 * ``instructions`` and leading ``system``/``developer`` messages -> ``Request.system``; later ones
@@ -61,9 +61,9 @@ from app.styles.json_fields import (
 )
 from app.styles.openai_chat.codec import CODEC as _CHAT
 from app.styles.openai_chat.codec import decode_error_body, error_to_wire
-from app.styles.openai_responses_decode import STATEFUL_FIELDS, request_from_wire
-from app.styles.openai_responses_encode import request_to_wire
-from app.styles.openai_responses_fields import (
+from app.styles.openai_responses.decode import STATEFUL_FIELDS, request_from_wire
+from app.styles.openai_responses.encode import request_to_wire
+from app.styles.openai_responses.fields import (
     STYLE,
     ClientTools,
     Envelope,
@@ -75,7 +75,7 @@ from app.styles.openai_responses_fields import (
     stop_reason_from_wire,
     usage_from_wire,
 )
-from app.styles.openai_responses_stream import ResponsesStreamDecoder, ResponsesStreamEncoder
+from app.styles.openai_responses.stream import ResponsesStreamDecoder, ResponsesStreamEncoder
 from app.styles.sse import SSEEvent
 
 _STATEFUL_ITEMS = frozenset({"item_reference", "compaction"})

@@ -41,7 +41,7 @@ from app.styles.json_fields import (
     split_data_url,
     str_list,
 )
-from app.styles.openai_responses_fields import (
+from app.styles.openai_responses.fields import (
     STYLE,
     flat_name,
     namespace_tools,

@@ -51,7 +51,7 @@ from app.streaming import StreamAssembler, events_from_response
 from app.styles import artifacts
 from app.styles.base import RequestTarget
 from app.styles.openai_chat.codec import CODEC as CHAT
-from app.styles.openai_responses import CODEC, requires_responses_provider
+from app.styles.openai_responses.codec import CODEC, requires_responses_provider
 from app.styles.sse import SSEParser
 from tests.styles.strategies import ids, json_args, names, requests, text, usage
 

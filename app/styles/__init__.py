@@ -15,7 +15,7 @@ _MODULES: dict[str, str] = {
     "openai-chat": "app.styles.openai_chat.codec",
     "openai-responses": "app.styles.openai_responses.codec",
     "anthropic-messages": "app.styles.anthropic.codec",
-    "google-genai": "app.styles.google",
+    "google-genai": "app.styles.google.codec",
 }
 
 

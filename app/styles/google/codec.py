@@ -23,7 +23,7 @@ Client side (a Gemini client such as Gemini CLI calls the gateway):
 * ``inlineData`` / ``fileData`` -> ImagePart (``image/*``) or FilePart; ``executableCode``,
   ``codeExecutionResult`` and unknown parts -> OpaquePart (Gemini providers only);
 * ``parameters`` / ``parametersJsonSchema`` / ``responseSchema`` / ``responseJsonSchema``
-  -> JSON Schema (``google_schema.to_json_schema``); ``googleSearch``, ``codeExecution``,
+  -> JSON Schema (``schema.to_json_schema``); ``googleSearch``, ``codeExecution``,
   ``urlContext``... tools -> OpaqueTool;
 * ``functionCallingConfig`` AUTO -> auto, NONE -> none, ANY -> required (``tool`` when exactly
   one allowed name), VALIDATED -> auto; ``allowedFunctionNames`` -> ``allowed``;
@@ -34,7 +34,7 @@ Client side (a Gemini client such as Gemini CLI calls the gateway):
   ``cachedContent``, ``labels`` and every other unknown field -> ``Request.extra`` (written back
   for Gemini providers only: other styles answer with one candidate and no safety settings).
 
-Answers to Gemini clients (``google_fields.response_parts``, ``GoogleStreamEncoder``):
+Answers to Gemini clients (``fields.response_parts``, ``GoogleStreamEncoder``):
 
 * reasoning text -> ``thought: true`` parts; every reasoning signature (native, or an
   ``artifacts`` token for other providers' artifacts) rides as ``thoughtSignature`` on the next
@@ -47,8 +47,8 @@ Answers to Gemini clients (``google_fields.response_parts``, ``GoogleStreamEncod
 * streams: SSE (``alt=sse``) or the progressive JSON array (``stream_encoder(req, sse=False)``);
   a tool call goes out whole once its arguments are complete.
 
-Provider side (the gateway calls a Gemini API): ``google_request`` (request body),
-``google_stream`` (answers and streams), ``google_schema`` (tool and response schemas).
+Provider side (the gateway calls a Gemini API): ``encode`` (request body),
+``stream`` (answers and streams), ``schema`` (tool and response schemas).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ from app.canonical import (
 from app.errors import BadRequest, GatewayError, UpstreamProtocol
 from app.styles import artifacts
 from app.styles.base import ModelInfo, RequestTarget
-from app.styles.google_fields import (
+from app.styles.google.fields import (
     DUMMY_SIGNATURES,
     FINISH_REASON,
     STYLE,
@@ -96,9 +96,9 @@ from app.styles.google_fields import (
     response_parts,
     usage_to_wire,
 )
-from app.styles.google_request import request_to_wire
-from app.styles.google_schema import to_json_schema
-from app.styles.google_stream import GoogleChunkDecoder, GoogleStreamEncoder, response_from_wire
+from app.styles.google.encode import request_to_wire
+from app.styles.google.schema import to_json_schema
+from app.styles.google.stream import GoogleChunkDecoder, GoogleStreamEncoder, response_from_wire
 from app.styles.json_fields import (
     as_list,
     as_object,

@@ -18,7 +18,7 @@ Mappings and degradations (README, "Style conversion"):
   (Gemini cannot verify it); the first function call of each model turn without a signature
   carries ``skip_thought_signature_validator``, the dummy Google documents for history from
   another model (Gemini 3 rejects unsigned calls of the current turn);
-* tools -> ``functionDeclarations`` with ``parametersJsonSchema`` (see ``google_schema`` for
+* tools -> ``functionDeclarations`` with ``parametersJsonSchema`` (see ``schema`` for
   why and how the schema is reduced); custom tools -> one-string-parameter functions; Gemini
   built-in tools (OpaqueTool) pass through for Gemini providers only;
 * tool choice auto/none/required/tool -> AUTO/NONE/ANY/ANY + ``allowedFunctionNames``; auto
@@ -52,14 +52,14 @@ from app.canonical import (
 )
 from app.errors import BadRequest
 from app.styles import conversions
-from app.styles.google_fields import (
+from app.styles.google.fields import (
     SKIP_SIGNATURE,
     STYLE,
     gemini_major,
     media_to_wire,
     model_part_to_wire,
 )
-from app.styles.google_schema import to_gemini
+from app.styles.google.schema import to_gemini
 
 _LEVELS = frozenset({"minimal", "low", "medium", "high", "xhigh"})
 _MAX_STOP_SEQUENCES = 5

@@ -42,10 +42,10 @@ from app.errors import BadRequest, NotFound, RateLimited, UpstreamProtocol, Upst
 from app.streaming import StreamAssembler, events_from_response
 from app.styles import artifacts
 from app.styles.base import ModelInfo, RequestTarget
-from app.styles.google import CODEC
-from app.styles.google_request import CONTINUE_PLACEHOLDER, thinking_config
-from app.styles.google_schema import to_gemini, to_json_schema
-from app.styles.google_stream import GoogleChunkDecoder, GoogleStreamEncoder
+from app.styles.google.codec import CODEC
+from app.styles.google.encode import CONTINUE_PLACEHOLDER, thinking_config
+from app.styles.google.schema import to_gemini, to_json_schema
+from app.styles.google.stream import GoogleChunkDecoder, GoogleStreamEncoder
 from tests.styles.strategies import ids, json_args, names, requests, text, usage
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "data" / "agent_requests"

@@ -37,7 +37,7 @@ from app.canonical import (
 )
 from app.errors import UpstreamProtocol
 from app.streaming import StreamAssembler
-from app.styles.google_fields import (
+from app.styles.google.fields import (
     FINISH_REASON,
     KIND_BY_STATUS,
     STYLE,

@@ -1,0 +1,3 @@
+"""The Google GenAI (Gemini) style: ``codec`` (the codec, client requests, answers, errors),
+``encode`` (provider requests), ``stream`` (chunks both ways, SSE or a JSON array), ``fields``
+(shared wire pieces, signature placement), ``schema`` (JSON Schema cleaning for Gemini)."""

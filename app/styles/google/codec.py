@@ -81,6 +81,7 @@ from app.canonical import (
 from app.errors import BadRequest, GatewayError, UpstreamProtocol
 from app.styles import artifacts
 from app.styles.base import ModelInfo, RequestTarget
+from app.styles.google.encode import request_to_wire
 from app.styles.google.fields import (
     DUMMY_SIGNATURES,
     FINISH_REASON,
@@ -96,7 +97,6 @@ from app.styles.google.fields import (
     response_parts,
     usage_to_wire,
 )
-from app.styles.google.encode import request_to_wire
 from app.styles.google.schema import to_json_schema
 from app.styles.google.stream import GoogleChunkDecoder, GoogleStreamEncoder, response_from_wire
 from app.styles.json_fields import (

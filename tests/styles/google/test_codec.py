@@ -48,7 +48,7 @@ from app.styles.google.schema import to_gemini, to_json_schema
 from app.styles.google.stream import GoogleChunkDecoder, GoogleStreamEncoder
 from tests.styles.strategies import ids, json_args, names, requests, text, usage
 
-RECORDINGS = Path(__file__).resolve().parents[1] / "data" / "agent_requests"
+RECORDINGS = Path(__file__).resolve().parents[2] / "data" / "agent_requests"
 STREAM = RequestTarget(model="gemini-3-flash", stream=True)
 ONCE = RequestTarget(model="gemini-3-flash", stream=False)
 SIG = "RkFLRV9USE9VR0hUX1NJR05BVFVSRV8wMTIzNDU2Nzg5"  # what Gemini sends: base64 bytes
@@ -74,8 +74,7 @@ def model(*parts: dict[str, Any]) -> dict[str, Any]:
 
 def recording(name: str) -> dict[str, Any]:
     path = RECORDINGS / name
-    if not path.exists():
-        pytest.skip(f"recording {name} not available")
+    assert path.exists(), f"recording {path} is missing"
     body: dict[str, Any] = json.loads(path.read_text())
     return body
 

@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     port = args.port if args.port is not None else int(os.environ.get("PORT", "8080"))
     uvicorn.run(
-        "app.server:create_app",
+        "app.http.server:create_app",
         factory=True,
         host=args.host,
         port=port,

@@ -9,16 +9,16 @@ from collections.abc import Awaitable, Callable
 import msgspec
 from litestar.types import HTTPScope, Receive, Send
 
-from app import raw_passthrough
 from app.bootstrap import Runtime
 from app.canonical import Message, Request, Style, TextPart
 from app.errors import BadRequest, GatewayError, NotFound
 from app.gateway import GATEWAY_HEADER, Inbound, Reply
-from app.http_edge import ClientWatch, guarded, query_params, read_body, request_headers, send_reply
-from app.http_router import Handler
+from app.http import raw_passthrough
+from app.http.edge import ClientWatch, guarded, query_params, read_body, request_headers, send_reply
+from app.http.router import Handler
+from app.http.token_counting import TokenCounter
 from app.styles import available_styles, codec_for
 from app.styles.base import ModelInfo, RequestTarget
-from app.token_counting import TokenCounter
 
 _encoder = msgspec.json.Encoder()
 STARTED = int(time.time())

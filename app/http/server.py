@@ -1,4 +1,4 @@
-"""The HTTP server: the front router for proxy endpoints (``http_endpoints``) over a Litestar app
+"""The HTTP server: the front router for proxy endpoints (``endpoints``) over a Litestar app
 for the plain ones (liveness, readiness, model listing) and for 404/405 answers.
 
 ``create_app()`` is the uvicorn factory (``frugal serve`` runs it in each worker); it loads the
@@ -21,8 +21,8 @@ from app.canonical import Style
 from app.config import LoadedConfig
 from app.errors import GatewayError, NotFound
 from app.gateway import GATEWAY_HEADER, Reply
-from app.http_endpoints import STARTED, MethodNotAllowed, ProxyEndpoints, listing_style
-from app.http_router import FrontRouter
+from app.http.endpoints import STARTED, MethodNotAllowed, ProxyEndpoints, listing_style
+from app.http.router import FrontRouter
 from app.observability.logging import configure as configure_logging
 from app.styles import available_styles, codec_for
 from app.styles.base import ModelInfo

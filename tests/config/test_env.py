@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.config_env import config_from_env
+from app.config.env import config_from_env
 
 
 def test_no_keys_means_mock_answers_everything() -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.canonical import Style
-from app.config import (
+from app.config.schema import (
     AuthConfig,
     CacheConfig,
     ConfigError,
@@ -43,8 +43,8 @@ from app.config import (
     StepConfig,
     TiersConfig,
     UsageConfig,
-    validate,
 )
+from app.config.validate import validate
 
 # model -> OpenRouter's name for the same model, used for the fallback step
 _ANTHROPIC_MODELS = {

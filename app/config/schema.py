@@ -1,0 +1,178 @@
+"""The configuration schema: every key of ``gateway.yaml`` as a strict msgspec struct.
+
+Unknown keys are errors (a misspelt key must not be silently ignored); durations are written
+``120s``, ``500ms``, ``2m``, ``1h`` or as a number of seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import msgspec
+
+from app.canonical import Style
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names file, key path and reason."""
+
+
+class Duration(float):
+    """Seconds, written in YAML as ``120s``, ``500ms``, ``2m``, ``1h`` or a plain number."""
+
+    _UNITS: Mapping[str, float] = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+    @classmethod
+    def parse(cls, value: Any) -> Duration:
+        if isinstance(value, bool):
+            raise ValueError("expected a duration like 30s, 500ms, 2m")
+        if isinstance(value, int | float):
+            if value < 0:
+                raise ValueError("a duration cannot be negative")
+            return cls(value)
+        if isinstance(value, str):
+            m = cls._PATTERN.match(value)
+            if m:
+                return cls(float(m.group(1)) * cls._UNITS[m.group(2) or "s"])
+        raise ValueError(f"expected a duration like 30s, 500ms, 2m, got {value!r}")
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+class ProjectConfig(_Strict):
+    name: str
+    api_key: str
+    rpm: int | None = None
+    allowed_models: list[str] | None = None  # route names / aliases this project may use
+
+
+class AuthConfig(_Strict):
+    api_keys: list[str] = []
+    projects: list[ProjectConfig] = []
+
+
+class ProviderConfig(_Strict):
+    name: str
+    style: Style
+    base_url: str = ""
+    api_key: str = ""
+    headers: dict[str, str] = {}
+    models: list[str] = []  # models it serves: each becomes a one-step route unless a route has its name
+    timeout: Duration = Duration(600)  # read timeout for one upstream call
+    connect_timeout: Duration = Duration(10)
+    max_connections: int = 256
+    # OpenAI deprecated max_tokens for max_completion_tokens; other OpenAI-style servers differ
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
+
+
+ConflictKind = Literal["tools", "format", "reasoning"]
+
+
+class StepConfig(_Strict):
+    provider: str
+    model: str
+    timeout: Duration | None = None
+    conflict_resolution: ConflictKind | list[ConflictKind] | None = None
+
+    def conflicts(self) -> tuple[ConflictKind, ...]:
+        c = self.conflict_resolution
+        if c is None:
+            return ()
+        return (c,) if isinstance(c, str) else tuple(c)
+
+
+class HedgeConfig(_Strict):
+    after: Duration
+
+
+class RouteConfig(_Strict):
+    name: str
+    steps: list[StepConfig]
+    hedge: HedgeConfig | None = None
+    aliases: list[str] = []
+
+
+class TiersConfig(_Strict):
+    local: str | None = None
+    cheap: str | None = None
+    strong: str | None = None
+
+
+class RoutingConfig(_Strict):
+    fuzzy_models: bool = False  # map an unknown model to its closest route instead of a 400
+    smart_routing: bool = False  # route every request by complexity unless it opts out
+
+
+class CacheConfig(_Strict):
+    backend: Literal["memory", "redis", "off"] = "memory"
+    url: str = ""
+    ttl: Duration = Duration(1800)
+
+
+class CircuitBreakerConfig(_Strict):
+    failures: int = 5
+    window: Duration = Duration(60)
+    cooldown: Duration = Duration(30)
+
+
+class RetriesConfig(_Strict):
+    attempts: int = 2
+    max_backoff: Duration = Duration(8)
+
+
+class ReliabilityConfig(_Strict):
+    circuit_breaker: CircuitBreakerConfig = msgspec.field(default_factory=CircuitBreakerConfig)
+    retries: RetriesConfig = msgspec.field(default_factory=RetriesConfig)
+    rate_limit_rpm: int = 0  # per project key; 0 = unlimited
+
+
+class LimitsConfig(_Strict):
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_messages: int = 2000
+
+
+class PriceConfig(_Strict):
+    input: float
+    output: float
+    cache_read: float | None = None
+    cache_write: float | None = None
+
+
+class MetricsConfig(_Strict):
+    public: bool = False  # serve /metrics without a key
+
+
+class LoggingConfig(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True  # one JSON line per proxied request
+
+
+class UsageConfig(_Strict):
+    database_url: str = ""  # empty: a SQLite file
+
+
+class GatewayConfig(_Strict):
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    providers: list[ProviderConfig] = []
+    routes: list[RouteConfig] = []
+    tiers: TiersConfig = msgspec.field(default_factory=TiersConfig)
+    aliases: dict[str, str] = {}
+    routing: RoutingConfig = msgspec.field(default_factory=RoutingConfig)
+    cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
+    reliability: ReliabilityConfig = msgspec.field(default_factory=ReliabilityConfig)
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    pricing: dict[str, PriceConfig] = {}
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    usage: UsageConfig = msgspec.field(default_factory=UsageConfig)
+    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+
+
+class LoadedConfig(msgspec.Struct, frozen=True):
+    config: GatewayConfig
+    source: str  # the file it came from, or "environment"
+    warnings: tuple[str, ...] = ()

@@ -24,17 +24,17 @@ from app.auth import Authenticator, Project
 from app.canonical import Request, Response, StreamError, Style
 from app.config import LimitsConfig
 from app.errors import CLIENT_FAULT_STATUSES, BadRequest, GatewayError, UpstreamStatus
+from app.observability.redaction import contains_secret
 from app.pipeline import AfterHook, RequestContext, Stage
 from app.providers.base import ClientBody, Completion, StreamChunk, UpstreamStream
-from app.redaction import contains_secret
 from app.reliability.fallback import Dispatcher
 from app.reliability.rate_limiter import MemoryRateLimiter
 from app.routing.model_names import ModelResolver, Resolution
 from app.routing.routes import Route
-from app.stop_sequences import StopCutter, cut_response
 from app.streaming import StreamAssembler, events_from_response
 from app.styles import codec_for
 from app.styles.base import Codec, RequestTarget, StreamEncoder
+from app.styles.stop_sequences import StopCutter, cut_response
 
 log = logging.getLogger("frugal.gateway")
 _ANONYMOUS = Project("anonymous")

@@ -3,7 +3,7 @@
 
 When the route's first available step is a provider of the caller's style, the caller's body
 goes there (model replaced) and its count comes back as is; otherwise — another style, or the
-provider did not answer — the gateway estimates (``app.token_estimate``) and answers in the
+provider did not answer — the gateway estimates (``app.observability.token_estimate``) and answers in the
 caller's shape, with ``X-Token-Count: estimated``.
 """
 
@@ -18,10 +18,10 @@ import msgspec
 from app.canonical import Style
 from app.errors import BadRequest, GatewayError
 from app.gateway import GATEWAY_HEADER, Gateway, Inbound, Reply
+from app.observability.token_estimate import estimate_request
 from app.providers.base import Provider
 from app.providers.http_provider import HttpProvider
 from app.styles import codec_for
-from app.token_estimate import estimate_request
 
 log = logging.getLogger("frugal.tokens")
 _encoder = msgspec.json.Encoder()

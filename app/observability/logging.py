@@ -14,8 +14,8 @@ from typing import Any
 import msgspec
 
 from app.canonical import Request, Response
+from app.observability.redaction import redact
 from app.pipeline import RequestContext
-from app.redaction import redact
 
 _encoder = msgspec.json.Encoder()
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}

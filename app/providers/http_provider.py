@@ -25,9 +25,9 @@ from app.errors import (
     UpstreamStatus,
     UpstreamTimeout,
 )
+from app.observability.redaction import redact
 from app.providers.base import Completion, StreamChunk, UpstreamCall
 from app.providers.transport import AiohttpTransport
-from app.redaction import redact
 from app.streaming import events_from_response
 from app.styles import codec_for
 from app.styles.base import Codec, StreamDecoder

@@ -43,8 +43,8 @@ from app.canonical import (
     ToolResultPart,
     Usage,
 )
+from app.observability.token_estimate import estimate_text as estimate_tokens
 from app.providers.base import Completion, StreamChunk, UpstreamCall
-from app.token_estimate import estimate_text as estimate_tokens
 
 _ASKS_FOR_TOOL = re.compile(r"\b(tool|tools|call|use|run|execute|write|create|invoke)\b", re.IGNORECASE)
 _WORDS = re.compile(r"\S+\s*")

@@ -24,7 +24,7 @@ from app.canonical import (
     TextPart,
     Usage,
 )
-from app.token_estimate import estimate_text
+from app.observability.token_estimate import estimate_text
 
 
 def _first_stop(text: str, stops: list[str]) -> tuple[int, str] | None:

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from app.observability.logging import JsonFormatter
-from app.redaction import contains_secret, redact
+from app.observability.redaction import contains_secret, redact
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ from app.canonical import (
     ToolCallPart,
     Usage,
 )
-from app.stop_sequences import StopCutter, cut_response
 from app.streaming import StreamAssembler
+from app.styles.stop_sequences import StopCutter, cut_response
 
 
 def test_cut_whole_answer_at_the_earliest_sequence() -> None:

@@ -4,7 +4,8 @@ Clients send the key the way their SDK does: ``Authorization: Bearer``, ``X-Api-
 ``x-goog-api-key`` or ``?key=`` (Google). Keys are compared as SHA-256 digests with
 ``hmac.compare_digest``, so neither the lookup nor the comparison depends on how much of a
 guessed key is right. With no key configured, auth is off and every request is project
-``default``.
+``default`` with admin rights. Admin keys (``auth.api_keys``) may call ``/admin/*`` and read every
+project's usage; a project key proxies for its project and reads only its own usage.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Project:
     name: str
     rpm: int = 0  # 0 = unlimited
     allowed_models: frozenset[str] | None = None
+    admin: bool = False  # an admin key (``auth.api_keys``): may call /admin/* and read all usage
 
 
 def _digest(key: str) -> bytes:
@@ -47,7 +49,7 @@ class Authenticator:
         self._projects: dict[bytes, Project] = {}
         for key in cfg.api_keys:
             if key:
-                self._projects[_digest(key)] = Project("default", default_rpm)
+                self._projects[_digest(key)] = Project("default", default_rpm, admin=True)
         for p in cfg.projects:
             if p.api_key:
                 allowed = frozenset(p.allowed_models) if p.allowed_models is not None else None
@@ -55,7 +57,8 @@ class Authenticator:
                 self._projects[_digest(p.api_key)] = Project(p.name, rpm, allowed)
         self._keys: dict[Project, bytes] = {p: d for d, p in self._projects.items()}
         self.enabled = bool(self._projects)
-        self._open = Project("default", default_rpm)
+        # no key configured: a local first run, everything open (Railway refuses to start so)
+        self._open = Project("default", default_rpm, admin=True)
 
     def authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> Project:
         if not self.enabled:

@@ -12,6 +12,10 @@ from app.auth import Authenticator
 from app.config import GatewayConfig, LoadedConfig
 from app.gateway import Gateway
 from app.observability.logging import AccessLog
+from app.observability.metrics import Metrics
+from app.observability.pricing import PriceTable
+from app.observability.record import RecordBuilder
+from app.observability.tokens import TokenCounter
 from app.pipeline import AfterHook, Stage
 from app.providers.base import Provider
 from app.providers.http_provider import HttpProvider
@@ -28,10 +32,14 @@ class Runtime:
     gateway: Gateway
     providers: dict[str, Provider]
     routes: dict[str, Route]
+    metrics: Metrics
+    prices: PriceTable
 
     async def aclose(self) -> None:
+        await self.gateway.drain()
         for provider in self.providers.values():
             await provider.aclose()
+        self.metrics.worker_exit()
 
 
 def build_providers(cfg: GatewayConfig) -> dict[str, Provider]:
@@ -62,12 +70,22 @@ def build_routes(cfg: GatewayConfig, providers: dict[str, Provider]) -> dict[str
     return routes
 
 
+def known_models(cfg: GatewayConfig, routes: dict[str, Route], prices: PriceTable) -> set[str]:
+    """Model names the configuration knows: metric labels for anything else are ``other``."""
+    names = set(routes) | set(prices.names()) | set(cfg.pricing)
+    names.update(step.model for route in routes.values() for step in route.steps)
+    names.update(m for p in cfg.providers for m in p.models if not any(c in m for c in "*?["))
+    return names
+
+
 def build(loaded: LoadedConfig) -> Runtime:
     cfg = loaded.config
     providers = build_providers(cfg)
     routes = build_routes(cfg, providers)
+    prices = PriceTable.load(cfg.pricing)
+    metrics = Metrics(providers, known_models(cfg, routes, prices))
     stages: list[Stage] = []  # optimizers and routing stages plug in here, in SPEC order
-    hooks: list[AfterHook] = []
+    hooks: list[AfterHook] = [metrics]
     if cfg.logging.access_log:
         hooks.append(AccessLog())
     gateway = Gateway(
@@ -78,5 +96,6 @@ def build(loaded: LoadedConfig) -> Runtime:
         stages=stages,
         after_hooks=hooks,
         smart_routing_default=cfg.routing.smart_routing,
+        records=RecordBuilder(prices, TokenCounter()),
     )
-    return Runtime(cfg, loaded.source, gateway, providers, routes)
+    return Runtime(cfg, loaded.source, gateway, providers, routes, metrics, prices)

@@ -40,6 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.config:
         # workers load the configuration themselves (one pool per process)
         os.environ["FRUGAL_CONFIG"] = str(Path(args.config).resolve())
+    _metrics_dir()
     import uvicorn
 
     port = args.port if args.port is not None else int(os.environ.get("PORT", "8080"))
@@ -57,6 +58,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+def _metrics_dir() -> None:
+    """Every worker writes its metrics to files in one directory, so each scrape shows the whole
+    process group (prometheus-client's multiprocess mode). The directory must be empty at start:
+    a set ``PROMETHEUS_MULTIPROC_DIR`` is emptied of old ``.db`` files, else a fresh one is made
+    and removed at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    existing = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if existing:
+        folder = Path(existing)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.db"):
+            old.unlink()
+        return
+    made = tempfile.mkdtemp(prefix="frugal-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    atexit.register(shutil.rmtree, made, True)
 
 
 def _has(module: str) -> bool:

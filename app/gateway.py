@@ -10,8 +10,10 @@ upstream and the provider's own bytes come back (passthrough). Every failure bec
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,8 +26,9 @@ from app.auth import Authenticator, Project
 from app.canonical import Request, Response, StreamError, Style
 from app.config import LimitsConfig
 from app.errors import CLIENT_FAULT_STATUSES, BadRequest, GatewayError, UpstreamStatus
-from app.observability.redaction import contains_secret
-from app.pipeline import AfterHook, RequestContext, Stage
+from app.observability.record import RecordBuilder
+from app.observability.redaction import contains_secret, redact
+from app.pipeline import AfterHook, CacheMode, Finished, RequestContext, Stage
 from app.providers.base import ClientBody, Completion, StreamChunk, UpstreamStream
 from app.reliability.fallback import Dispatcher
 from app.reliability.rate_limiter import MemoryRateLimiter
@@ -84,6 +87,7 @@ class Gateway:
         after_hooks: Sequence[AfterHook] = (),
         smart_routing_default: bool = False,
         rate_limiter: MemoryRateLimiter | None = None,
+        records: RecordBuilder | None = None,
     ) -> None:
         self.auth = auth
         self.resolver = resolver
@@ -93,6 +97,8 @@ class Gateway:
         self.after_hooks = list(after_hooks)
         self.smart_routing_default = smart_routing_default
         self.rate_limiter = rate_limiter or MemoryRateLimiter()
+        self.records = records
+        self._finishing: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ entry points
 
@@ -108,7 +114,9 @@ class Gateway:
             ctx.rate_remaining = self.rate_limiter.acquire(ctx.project.name, ctx.project.rpm)
             body = self._parse_body(inbound.body)
             hints = _pop_hints(body, inbound.headers)
+            ctx.cache_mode = _cache_mode(inbound.headers)
             req = codec.decode_request(body, inbound.target)
+            ctx.stream = req.stream
             client_body = None if hints.changed_body else ClientBody(inbound.style, body, inbound.body)
             return await self._process(codec, req, ctx, hints, inbound.headers, client_body, inbound.target)
         except GatewayError as err:
@@ -123,6 +131,8 @@ class Gateway:
         try:
             ctx.project = self.auth.authenticate(headers, query)
             ctx.rate_remaining = self.rate_limiter.acquire(ctx.project.name, ctx.project.rpm)
+            ctx.cache_mode = _cache_mode(headers)
+            ctx.stream = req.stream
             return await self._process(codec, req, ctx, _pop_hints(None, headers), headers, None)
         except GatewayError as err:
             reply = self.error_reply(codec, err, ctx)
@@ -146,7 +156,7 @@ class Gateway:
             ctx.resolution = _same_style_only(ctx.resolution, codec.style, reason)
         original = req
         for stage in self.stages:
-            out = stage.apply(req, ctx)
+            out = await stage.apply(req, ctx)
             if isinstance(out, Response):
                 return self._answer(codec, req, out, ctx)
             req = out
@@ -177,6 +187,7 @@ class Gateway:
                 ctx.provider = err.provider  # the step whose answer this is
             headers = self._headers(ctx)
             ctx.status = err.status
+            ctx.error = f"{err.kind}: {redact(err.message)[:300]}"
         if err.retry_after is not None:
             headers.append(("retry-after", str(max(1, round(err.retry_after)))))
         if err.status in CLIENT_FAULT_STATUSES:
@@ -237,6 +248,8 @@ class Gateway:
             for ev in events_from_response(resp):
                 data = encoder.encode(ev)
                 if data:
+                    if ctx.first_byte is None:
+                        ctx.first_byte = time.perf_counter()
                     yield data
             self._after(req, resp, ctx)
 
@@ -270,6 +283,8 @@ class Gateway:
                             [encoder.encode(ev) for ev in chunk.events if isinstance(ev, StreamError)]
                         )
                     if data:
+                        if ctx.first_byte is None:
+                            ctx.first_byte = time.perf_counter()
                         yield data
                     if cutter is not None and cutter.done:
                         break  # the answer ended at a stop sequence: stop paying for the rest
@@ -302,11 +317,43 @@ class Gateway:
         return headers
 
     def _after(self, req: Request | None, resp: Response | None, ctx: RequestContext) -> None:
+        """The request is over: build its record and hand it to the after-hooks. When that means
+        running the tokenizer (savings to count, usage to estimate), it happens in a worker thread
+        after the answer went out."""
+        if not self.after_hooks or self.records is None:
+            return
+        if self.records.needs_counting(ctx, resp):
+            task = asyncio.get_running_loop().create_task(self._finish_later(req, resp, ctx))
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
+            return
+        self._finish(req, resp, ctx)
+
+    async def _finish_later(self, req: Request | None, resp: Response | None, ctx: RequestContext) -> None:
+        assert self.records is not None
+        record = await asyncio.to_thread(self.records.build, req, resp, ctx)
+        self._run_hooks(Finished(req, None, resp, ctx, record))
+
+    def _finish(self, req: Request | None, resp: Response | None, ctx: RequestContext) -> None:
+        assert self.records is not None
+        try:
+            record = self.records.build(req, resp, ctx)
+        except Exception:  # a broken record must never break an answer already given
+            log.exception("building the request record failed")
+            return
+        self._run_hooks(Finished(req, None, resp, ctx, record))
+
+    def _run_hooks(self, done: Finished) -> None:
         for hook in self.after_hooks:
             try:
-                hook.after(req, resp, ctx)
+                hook.after(done)
             except Exception:  # an after-hook must never break an answer already given
                 log.exception("after-hook %s failed", type(hook).__name__)
+
+    async def drain(self) -> None:
+        """Wait (up to 10 s) for records still being built at shutdown, so no usage row is lost."""
+        if self._finishing:
+            await asyncio.wait(list(self._finishing), timeout=10.0)
 
 
 def _same_style_only(res: Resolution, style: Style, reason: str) -> Resolution:
@@ -333,6 +380,17 @@ def _stream_encoder(codec: Codec, req: Request, target: RequestTarget) -> Stream
         if json_array is not None:
             return json_array(req)
     return codec.stream_encoder(req)
+
+
+def _cache_mode(headers: dict[str, str]) -> CacheMode:
+    """``X-Gateway-Cache: bypass`` neither reads nor writes the response cache; ``refresh`` skips
+    the read and stores the new answer."""
+    value = headers.get("x-gateway-cache", "").strip().lower()
+    if value == "bypass":
+        return "bypass"
+    if value == "refresh":
+        return "refresh"
+    return "use"
 
 
 def _pop_hints(body: Any, headers: dict[str, str]) -> _Hints:

@@ -19,7 +19,7 @@ from app import config as config_module
 from app.bootstrap import Runtime, build
 from app.canonical import Style
 from app.config import LoadedConfig
-from app.errors import GatewayError, NotFound
+from app.errors import Forbidden, GatewayError, NotFound
 from app.gateway import GATEWAY_HEADER, Reply
 from app.http.endpoints import STARTED, MethodNotAllowed, ProxyEndpoints, listing_style
 from app.http.router import FrontRouter
@@ -48,7 +48,7 @@ def _litestar(runtime: Runtime) -> Litestar:
             await runtime.aclose()
 
     app = Litestar(
-        route_handlers=[live, hello, health, list_models],
+        route_handlers=[live, hello, health, list_models, metrics, admin_metrics],
         lifespan=[lifespan],
         openapi_config=None,
         logging_config=None,
@@ -97,6 +97,41 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(
         content=_encoder.encode(body), status_code=200 if ok else 503, media_type="application/json"
     )
+
+
+def require_admin(runtime: Runtime, request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """None when the caller holds an admin key; else the error answer to send (401 or 403)."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        project = runtime.gateway.authenticate(headers, dict(request.query_params))
+        if not project.admin:
+            raise Forbidden("this endpoint needs an admin key (auth.api_keys); a project key cannot use it")
+    except GatewayError as err:
+        return _response(runtime.gateway.error_reply(codec_for("openai-chat"), err))
+    return None
+
+
+def _metrics_response(runtime: Runtime) -> Response[bytes]:
+    body, content_type = runtime.metrics.render()
+    return Response(content=body, media_type=content_type, headers={"x-gateway": GATEWAY_HEADER})
+
+
+@get("/metrics")
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus exposition; open when ``metrics.public`` is true, else an admin key is needed."""
+    runtime = _runtime(request)
+    if not runtime.config.metrics.public:
+        denied = require_admin(runtime, request)
+        if denied is not None:
+            return denied
+    return _metrics_response(runtime)
+
+
+@get("/admin/metrics")
+async def admin_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    runtime = _runtime(request)
+    denied = require_admin(runtime, request)
+    return denied if denied is not None else _metrics_response(runtime)
 
 
 @get("/v1/models")

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from typing import Any
 
 import msgspec
 
-from app.canonical import Request, Response
 from app.observability.redaction import redact
-from app.pipeline import RequestContext
+from app.pipeline import Finished
 
 _encoder = msgspec.json.Encoder()
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -48,31 +46,43 @@ def configure(level: str = "info") -> None:
 
 
 class AccessLog:
-    """One JSON line per proxied request: who, which route and provider, outcome, timing."""
+    """One JSON line per proxied request, from its ``RequestRecord``: who, which route, tier and
+    provider, outcome, timing, tokens, cost, cache and cascade. Names and numbers only."""
 
     def __init__(self) -> None:
         self._log = logging.getLogger("frugal.access")
 
-    def after(self, req: Request | None, response: Response | None, ctx: RequestContext) -> None:
+    def after(self, done: Finished) -> None:
         if not self._log.isEnabledFor(logging.INFO):
             return
-        res = ctx.resolution
-        usage = ctx.usage
+        r = done.record
         self._log.info(
             "request",
             extra={
-                "request_id": ctx.request_id,
-                "project": ctx.project.name,
-                "style": ctx.style,
-                "requested_model": res.requested if res else (req.model if req else None),
-                "route": res.route.name if res else None,
-                "provider": ctx.provider,
-                "model": ctx.model,
-                "status": ctx.status,
-                "stream": bool(req and req.stream),
-                "attempts": [f"{a.provider}:{a.outcome}" for a in ctx.attempts],
-                "input_tokens": usage.input_tokens if usage else None,
-                "output_tokens": usage.output_tokens if usage else None,
-                "ms": round((time.perf_counter() - ctx.started) * 1000, 2),
+                "request_id": r.request_id,
+                "project": r.project,
+                "style": r.style,
+                "requested_model": r.requested_model,
+                "route": r.route,
+                "tier": r.tier,
+                "tier_reason": r.tier_reason,
+                "provider": r.provider,
+                "model": r.model,
+                "status": r.status,
+                "error": r.error,
+                "stream": r.stream,
+                "cache": r.cache,
+                "attempts": [f"{a.provider}:{a.outcome}" for a in r.attempts],
+                "input_tokens": r.input_tokens,
+                "output_tokens": r.output_tokens,
+                "cache_read_tokens": r.cache_read_tokens,
+                "cache_write_tokens": r.cache_write_tokens,
+                "usage_estimated": r.usage_estimated,
+                "cost_usd": r.cost_usd,
+                "saved_tokens": r.saved_tokens,
+                "saved_usd": r.saved_usd,
+                "cascade": r.cascade,
+                "ms": round(r.latency_s * 1000, 2),
+                "ttft_ms": round(r.ttft_s * 1000, 2) if r.ttft_s is not None else None,
             },
         )

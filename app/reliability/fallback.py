@@ -86,6 +86,7 @@ class Dispatcher:
                 raise
             ctx.attempts.append(Attempt(step.provider.name, step.model, "ok", time.perf_counter() - started))
             ctx.provider, ctx.model, ctx.provider_style = step.provider.name, step.model, step.provider.style
+            ctx.step_model = step.model
             return result
 
         if route.hedge_after is not None and len(route.steps) > 1:
@@ -126,6 +127,7 @@ class Dispatcher:
         ctx.attempts.append(Attempt(step.provider.name, step.model, "ok", time.perf_counter() - started))
         ctx.notes.append("dropped " + ",".join(kinds))
         ctx.provider, ctx.model, ctx.provider_style = step.provider.name, step.model, step.provider.style
+        ctx.step_model = step.model
         return result
 
     async def _hedged(

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+import msgspec
 
 from app.canonical import Style
 from app.config.schema import (
@@ -44,6 +46,7 @@ from app.config.schema import (
     TiersConfig,
     UsageConfig,
 )
+from app.config.switches import apply_switches
 from app.config.validate import validate
 
 # model -> OpenRouter's name for the same model, used for the fallback step
@@ -118,8 +121,19 @@ def config_from_env(env: Mapping[str, str]) -> LoadedConfig:
         reliability=ReliabilityConfig(rate_limit_rpm=int(_number(var, "RATE_LIMIT_RPM", 0))),
         usage=UsageConfig(database_url=var("DATABASE_URL")),
     )
+    raw = apply_switches(msgspec.to_builtins(cfg, enc_hook=float), env)
+    try:
+        cfg = msgspec.convert(raw, GatewayConfig, dec_hook=_duration)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"environment: {exc}") from None
     warnings = validate(cfg, "environment")
     return LoadedConfig(cfg, "environment", tuple(warnings))
+
+
+def _duration(tp: type, obj: Any) -> Any:
+    if tp is Duration:
+        return Duration.parse(obj)
+    raise NotImplementedError
 
 
 def _number(var: Callable[[str], str], name: str, default: float) -> float:

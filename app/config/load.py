@@ -19,6 +19,7 @@ import yaml
 
 from app.config.env import config_from_env
 from app.config.schema import ConfigError, Duration, GatewayConfig, LoadedConfig
+from app.config.switches import apply_switches
 from app.config.validate import validate
 
 # --------------------------------------------------------------------------- loading
@@ -77,7 +78,7 @@ def parse(text: str, name: str, env: Mapping[str, str]) -> LoadedConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{name}: the top level must be a mapping of keys, not {type(raw).__name__}")
-    expanded = expand_env(raw, env)
+    expanded = apply_switches(expand_env(raw, env), env)
     try:
         cfg = msgspec.convert(expanded, GatewayConfig, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:

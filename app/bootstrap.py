@@ -96,6 +96,8 @@ def build(loaded: LoadedConfig) -> Runtime:
     prices = PriceTable.load(cfg.pricing)
     metrics = Metrics(providers, known_models(cfg, routes, prices))
     stages = build_stages(cfg)
+    tiers = [t for t in ("local", "cheap", "strong") if getattr(cfg.tiers, t)]
+    metrics.init_series(["cache", *(s.name for s in stages)], tiers)
     hooks: list[AfterHook] = [metrics]
     if cfg.logging.access_log:
         hooks.append(AccessLog())

@@ -202,6 +202,8 @@ class Gateway:
             and not contains_secret(err.body.decode("utf-8", "replace"))
         ):
             return Reply(err.upstream_status, headers, err.body)
+        if contains_secret(err.message):
+            err.message = redact(err.message)  # e.g. a key pasted as a model name, echoed back
         status, body = codec.encode_error(err)
         if status >= 500 and not isinstance(err, UpstreamStatus):
             log.warning(

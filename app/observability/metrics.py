@@ -110,6 +110,19 @@ class Metrics:
         for p in sorted(self._providers):
             self.circuit.labels(p).set(0)
 
+    def init_series(self, optimizers: Iterable[str], tiers: Iterable[str]) -> None:
+        """Create the series a dashboard reads at 0, so a panel shows 0 rather than 'no data'
+        before the first saving, escalation or outage (Prometheus' own advice)."""
+        for name in optimizers:
+            self.saved.labels(name)
+            self.saved_usd.labels(name)
+        for outcome in ("accepted", "escalated"):
+            self.cascade.labels(outcome)
+        for component in ("cache", "usage_store", "rate_limit"):
+            self.degraded.labels(component)
+        for tier in tiers:
+            self.routing.labels(tier, NONE)
+
     # ------------------------------------------------------------------ labels
 
     def provider_label(self, name: str | None) -> str:

@@ -1,0 +1,39 @@
+"""Metrics endpoints' authorization, and keys never reaching metrics or logs."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.e2e.conftest import KEY, LIMITED_KEY, Env
+
+
+def test_metrics_need_an_admin_key(env: Env) -> None:
+    for path in ("/metrics", "/admin/metrics"):
+        assert httpx.get(env.url + path).status_code == 401
+        assert httpx.get(env.url + path, headers={"authorization": "Bearer wrong"}).status_code == 401
+        denied = httpx.get(env.url + path, headers={"authorization": f"Bearer {LIMITED_KEY}"})
+        assert denied.status_code == 403
+        assert denied.json()["error"]["message"].startswith("this endpoint needs an admin key")
+        ok = httpx.get(env.url + path, headers={"authorization": f"Bearer {KEY}"})
+        assert ok.status_code == 200
+        assert ok.headers["content-type"].startswith("text/plain")
+        assert "# TYPE gateway_cache_hits_total counter" in ok.text
+
+
+def test_planted_secrets_never_reach_metrics_or_logs(env: Env) -> None:
+    planted = "sk-ant-api03-PLANTEDSECRETPLANTEDSECRET0123456789"
+    headers = {"authorization": f"Bearer {KEY}"}
+    body = {"model": env.model("openai-chat", "ok"), "messages": [{"role": "user", "content": "hi"}]}
+    # a secret in a header the client sends, in an unknown model name, and in a failing request
+    r = httpx.post(env.url + "/v1/chat/completions", json=body, headers={**headers, "x-extra": planted})
+    assert r.status_code == 200
+    r = httpx.post(env.url + "/v1/chat/completions", json={**body, "model": planted}, headers=headers)
+    assert r.status_code == 400
+    assert planted not in r.text
+    r = httpx.post(env.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {planted}"})
+    assert r.status_code == 401
+    scrape = httpx.get(env.url + "/metrics", headers=headers).text
+    log = env.gateway.log()
+    for secret in (planted, KEY, "upstream-secret-chat", "upstream-secret-anthropic"):
+        assert secret not in scrape, secret
+        assert secret not in log, secret

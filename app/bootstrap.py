@@ -6,7 +6,9 @@ stage list in SPEC order (a stage switched off in config is simply not in the li
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.auth import Authenticator
 from app.config import GatewayConfig, LoadedConfig
@@ -16,6 +18,7 @@ from app.observability.metrics import Metrics
 from app.observability.pricing import PriceTable
 from app.observability.record import RecordBuilder
 from app.observability.tokens import TokenCounter
+from app.observability.tracing import tracing_enabled
 from app.pipeline import AfterHook, Stage
 from app.providers.base import Provider
 from app.providers.http_provider import HttpProvider
@@ -23,6 +26,9 @@ from app.providers.mock import MockProvider
 from app.reliability.fallback import Dispatcher
 from app.routing.model_names import ModelResolver
 from app.routing.routes import Route, Step
+
+if TYPE_CHECKING:
+    from app.observability.tracing import Tracing
 
 
 @dataclass(slots=True)
@@ -34,11 +40,14 @@ class Runtime:
     routes: dict[str, Route]
     metrics: Metrics
     prices: PriceTable
+    tracing: Tracing | None = None
 
     async def aclose(self) -> None:
         await self.gateway.drain()
         for provider in self.providers.values():
             await provider.aclose()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)
         self.metrics.worker_exit()
 
 
@@ -101,6 +110,12 @@ def build(loaded: LoadedConfig) -> Runtime:
     hooks: list[AfterHook] = [metrics]
     if cfg.logging.access_log:
         hooks.append(AccessLog())
+    tracing = None
+    if tracing_enabled():
+        from app.observability.tracing import Tracing
+
+        tracing = Tracing()
+        hooks.append(tracing)
     gateway = Gateway(
         auth=Authenticator(cfg.auth, cfg.reliability.rate_limit_rpm),
         resolver=ModelResolver(cfg, routes, providers),
@@ -111,4 +126,4 @@ def build(loaded: LoadedConfig) -> Runtime:
         smart_routing_default=cfg.routing.smart_routing,
         records=RecordBuilder(prices, TokenCounter()),
     )
-    return Runtime(cfg, loaded.source, gateway, providers, routes, metrics, prices)
+    return Runtime(cfg, loaded.source, gateway, providers, routes, metrics, prices, tracing)

@@ -115,6 +115,7 @@ class Gateway:
             body = self._parse_body(inbound.body)
             hints = _pop_hints(body, inbound.headers)
             ctx.cache_mode = _cache_mode(inbound.headers)
+            ctx.traceparent = inbound.headers.get("traceparent")
             req = codec.decode_request(body, inbound.target)
             ctx.stream = req.stream
             client_body = None if hints.changed_body else ClientBody(inbound.style, body, inbound.body)

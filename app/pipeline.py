@@ -50,6 +50,7 @@ class Attempt:
     seconds: float
     usage: Usage | None = None
     kind: str = "answer"  # answer | cascade-cheap | hedge-loser | conflict-retry
+    started: float = 0.0  # perf_counter when the call began (0: not started)
 
 
 @dataclass(slots=True)
@@ -103,6 +104,7 @@ class RequestContext:
     error: str | None = None  # short reason of a failed request (never a key)
     stream: bool = False
     first_byte: float | None = None  # perf_counter when the first byte reached the client
+    traceparent: str | None = None  # the client's W3C trace context, parent of the request span
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started

@@ -78,13 +78,11 @@ class Dispatcher:
             except UpstreamError as exc:
                 if not exc.provider:
                     exc.provider = step.provider.name
-                ctx.attempts.append(
-                    Attempt(step.provider.name, step.model, exc.reason, time.perf_counter() - started)
-                )
+                ctx.attempts.append(_attempt(step, exc.reason, started))
                 if exc.client_fault and step.conflicts:
                     return await self._resolve_conflict(step, req, ctx, headers, exc, call)
                 raise
-            ctx.attempts.append(Attempt(step.provider.name, step.model, "ok", time.perf_counter() - started))
+            ctx.attempts.append(_attempt(step, "ok", started))
             ctx.provider, ctx.model, ctx.provider_style = step.provider.name, step.model, step.provider.style
             ctx.step_model = step.model
             return result
@@ -120,11 +118,9 @@ class Dispatcher:
         except UpstreamError as retry_exc:
             if not retry_exc.provider:
                 retry_exc.provider = step.provider.name
-            ctx.attempts.append(
-                Attempt(step.provider.name, step.model, retry_exc.reason, time.perf_counter() - started)
-            )
+            ctx.attempts.append(_attempt(step, retry_exc.reason, started))
             raise
-        ctx.attempts.append(Attempt(step.provider.name, step.model, "ok", time.perf_counter() - started))
+        ctx.attempts.append(_attempt(step, "ok", started))
         ctx.notes.append("dropped " + ",".join(kinds))
         ctx.provider, ctx.model, ctx.provider_style = step.provider.name, step.model, step.provider.style
         ctx.step_model = step.model
@@ -172,3 +168,7 @@ class Dispatcher:
                     await outcome.aclose()  # a stream that opened after all: release it
         failures.extend(results[i] for i in sorted(results))
         raise AllStepsFailed(route.name, failures)
+
+
+def _attempt(step: Step, outcome: str, started: float) -> Attempt:
+    return Attempt(step.provider.name, step.model, outcome, time.perf_counter() - started, started=started)

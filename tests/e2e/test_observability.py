@@ -37,3 +37,24 @@ def test_planted_secrets_never_reach_metrics_or_logs(env: Env) -> None:
     for secret in (planted, KEY, "upstream-secret-chat", "upstream-secret-anthropic"):
         assert secret not in scrape, secret
         assert secret not in log, secret
+
+
+def test_debug_logging_never_shows_keys(env: Env) -> None:
+    from tests.e2e.conftest import gateway_config
+    from tests.e2e.gateway_process import running_gateway
+
+    config = gateway_config(env.fakes) + "logging: {level: debug}\n"
+    with running_gateway(config, key=KEY) as gw:
+        headers = {"authorization": f"Bearer {KEY}"}
+        for style, path in (("openai-chat", "/v1/chat/completions"), ("anthropic-messages", "/v1/messages")):
+            body = {
+                "model": env.model(style, "ok"),
+                "max_tokens": 50,
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+            assert httpx.post(gw.url + path, json=body, headers=headers).status_code == 200
+        assert httpx.post(gw.url + "/v1/chat/completions", json={"model": "x"}, headers={"x-api-key": "sk-wrong-key-123456"}).status_code == 401
+        log = gw.log()
+    assert '"level":"debug"' in log or "frugal.access" in log
+    for secret in (KEY, "upstream-secret-chat", "upstream-secret-anthropic", "sk-wrong-key-123456"):
+        assert secret not in log, secret

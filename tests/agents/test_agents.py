@@ -542,3 +542,59 @@ def test_side_endpoints_answer(env: Env) -> None:
         if hello.status_code >= 500:
             failures.append(f"HEAD /api/hello -> {hello.status_code}")
     assert not failures, "\n".join(failures)
+
+
+# ------------------------------------------------------- Gemini signatures and gateway-made ids
+
+GEMINI_VARIANTS = {
+    # two writing calls at once; the signature rides on the first (Gemini 3)
+    "agent-think-parallel": ("hello.txt", "hello.txt.copy"),
+    # two tool turns in a row, every answer with the same responseId (a caching proxy)
+    "agent-think-twice-same-id": ("hello.txt", "hello.txt.2"),
+}
+
+
+@pytest.mark.parametrize("variant", list(GEMINI_VARIANTS))
+@pytest.mark.parametrize("client", ["claude-code", "codex"])
+def test_gemini_answers_and_call_ids_through_real_clients(
+    env: Env, tap: ClientTap, tmp_path: Path, client: str, variant: str
+) -> None:
+    """Issue 13: against a Gemini upstream that streams thoughts, then the answer in small chunks
+    signed on the last one (and function calls signed on the first of several), Claude Code and
+    Codex print the whole final answer; the gateway's call ids never repeat, even when the
+    provider repeats its responseId, so the client does not loop."""
+    _skip_unless_ready(env, client, "google-genai")
+    for fake in env.fakes.values():
+        fake.clear()
+    tap.clear()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    files = [workdir / name for name in GEMINI_VARIANTS[variant]]
+    model = env.model("google-genai", variant)
+    res = CLIENTS[client].run(tap.base_url, KEY, model, workdir, agent_prompt(str(files[0]), CONTENT))
+    upstream = list(env.fake("google-genai").requests)
+    if os.environ.get("AGENTS_DUMP"):
+        cell = Cell(client, "google-genai", model, res, list(tap.exchanges), upstream, files[0])
+        _dump(Cell(**{**cell.__dict__, "client": f"{client}-{variant}"}), Path(os.environ["AGENTS_DUMP"]))
+    print(f"\n{client} {variant}: exit {res.exit_code} in {res.duration:.1f}s, {len(upstream)} upstream calls")
+    assert len(upstream) <= 8, f"{len(upstream)} upstream calls: the client is looping\n{res.describe()}"
+    assert res.exit_code == 0, res.describe()
+    for f in files:
+        assert f.exists(), f"{f.name} was not written\n{res.describe()}"
+    assert AGENT_DONE in res.stdout, f"the final answer did not reach the client whole\n{res.describe()}"
+    # every function response names the call it answers by the id the gateway made: never reused
+    ids = [fr_id for rec in upstream for fr_id in _function_response_ids(rec.json)]
+    latest = _function_response_ids(upstream[-1].json)
+    assert len(latest) == len(set(latest)) >= (2 if "parallel" in variant else 1), latest
+    assert len(set(latest)) == len(latest) and all(i.startswith("call_") for i in latest), ids
+    if "twice" in variant:
+        assert len(latest) == 2 and latest[0] != latest[1], f"a second call reused the first id: {latest}"
+
+
+def _function_response_ids(body: dict[str, Any]) -> list[str]:
+    return [
+        str(p["functionResponse"].get("id"))
+        for c in body["contents"]
+        for p in c.get("parts") or []
+        if "functionResponse" in p
+    ]

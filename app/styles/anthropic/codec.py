@@ -52,9 +52,12 @@ from typing import Any
 import msgspec
 
 from app.canonical import (
+    Part,
+    ReasoningPart,
     Request,
     Response,
     Style,
+    TextPart,
 )
 from app.errors import GatewayError, UpstreamProtocol
 from app.styles.anthropic.decode import request_from_wire
@@ -62,6 +65,7 @@ from app.styles.anthropic.encode import count_tokens_body, request_to_wire
 from app.styles.anthropic.fields import (
     STOP_FROM_WIRE,
     STOP_TO_WIRE,
+    STYLE,
     answer_block,
     error_body,
     json_text,
@@ -69,7 +73,7 @@ from app.styles.anthropic.fields import (
     usage_from_wire,
     usage_to_wire,
 )
-from app.styles.anthropic.stream import AnthropicStreamDecoder, AnthropicStreamEncoder
+from app.styles.anthropic.stream import AnthropicStreamDecoder, AnthropicStreamEncoder, message_id
 from app.styles.base import ModelInfo, RequestTarget
 from app.styles.json_fields import provider_object
 from app.styles.sse import SSEEvent
@@ -162,7 +166,8 @@ def encode_token_count(n: int) -> bytes:
 
 
 def response_to_wire(resp: Response, req: Request) -> dict[str, Any]:
-    blocks = [b for b in (answer_block(p) for p in resp.content) if b is not None]
+    parts = _without_trailing_signature(resp.content)
+    blocks = [b for b in (answer_block(p) for p in parts) if b is not None]
     stop = STOP_TO_WIRE[resp.stop_reason]
     if stop == "end_turn" and any(b["type"] == "tool_use" for b in blocks):
         stop = "tool_use"
@@ -178,8 +183,17 @@ def response_to_wire(resp: Response, req: Request) -> dict[str, Any]:
     }
 
 
-def message_id(raw: str) -> str:
-    return raw if raw.startswith("msg_") else f"msg_{raw or 'gateway'}"
+def _without_trailing_signature(content: list[Part]) -> list[Part]:
+    """Another provider's signature-only reasoning after the last text (Gemini 3 signs a plain
+    answer on its last part) is left out: Claude Code takes the last block as the answer."""
+    end = len(content)
+    while end:
+        last = content[end - 1]
+        trailing = isinstance(last, ReasoningPart) and not last.text and last.origin not in (None, STYLE)
+        if not (trailing and any(isinstance(p, TextPart) for p in content[: end - 1])):
+            break
+        end -= 1
+    return content if end == len(content) else content[:end]
 
 
 def response_from_wire(obj: dict[str, Any]) -> Response:

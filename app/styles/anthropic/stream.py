@@ -32,6 +32,7 @@ from app.canonical import (
     ToolCallPart,
     Usage,
 )
+from app.styles import ids
 from app.styles.anthropic.fields import (
     ERROR_STATUS,
     STOP_FROM_WIRE,
@@ -253,13 +254,18 @@ class AnthropicStreamEncoder:
     gets (another style's opaque parts are skipped). A thinking block's signature is sent once,
     as the last delta before its ``content_block_stop`` (the SDK keeps the last one), because a
     signature from another style must be wrapped whole; a redacted block is sent whole at its
-    stop, since its data belongs in ``content_block_start``."""
+    stop, since its data belongs in ``content_block_start``.
+
+    Another provider's signature-only reasoning that follows the answer text (Gemini 3 signs a
+    plain answer on its last chunk) is held back: if the answer ends there it is dropped, because
+    Claude Code takes the message's *last* block as the answer and would print nothing after a
+    trailing thinking block; if more parts follow, it is sent before them."""
 
     content_type = "text/event-stream"
 
     def __init__(self, req: Request) -> None:
         self._model = req.model
-        self._id = "msg_gateway"
+        self._id = ids.derived("msg_", "", ids.nonce())
         self._next = 0  # next wire index
         self._wire: dict[int, int] = {}  # canonical index -> wire index of the open block
         self._parts: dict[int, Part] = {}
@@ -268,6 +274,9 @@ class AnthropicStreamEncoder:
         self._custom_args: dict[int, str] = {}
         self._saw_tool_use = False
         self._finished = False
+        self._after_text = False  # a text block went out and nothing but reasoning since
+        self._held: int | None = None  # canonical index of a held-back trailing signature block
+        self._held_done = False
 
     def encode(self, event: StreamEvent) -> bytes:
         if isinstance(event, TextDelta):
@@ -286,8 +295,16 @@ class AnthropicStreamEncoder:
                 self._signature[event.index] = self._signature.get(event.index, "") + event.signature
             return b""
         if isinstance(event, PartStart):
-            return self._start(event.index, event.part)
+            if self._trails_answer(event.part):
+                self._held, self._held_done = event.index, False
+                self._parts[event.index] = event.part
+                self._reasoning[event.index] = [""]
+                return b""
+            return self._release() + self._start(event.index, event.part)
         if isinstance(event, PartStop):
+            if event.index == self._held:
+                self._held_done = True
+                return b""
             return self._stop(event.index)
         if isinstance(event, StreamStart):
             return self._message_start(event)
@@ -299,7 +316,7 @@ class AnthropicStreamEncoder:
 
     def _message_start(self, ev: StreamStart) -> bytes:
         if ev.id:
-            self._id = ev.id if ev.id.startswith("msg_") else f"msg_{ev.id}"
+            self._id = message_id(ev.id)
         self._model = ev.model or self._model
         usage = usage_to_wire(ev.usage or Usage())
         message: dict[str, Any] = {
@@ -328,7 +345,29 @@ class AnthropicStreamEncoder:
             return b""
         return _event("content_block_delta", {"type": "content_block_delta", "index": k, "delta": delta})
 
+    def _trails_answer(self, part: Part) -> bool:
+        return (
+            self._after_text
+            and isinstance(part, ReasoningPart)
+            and not part.text
+            and not part.redacted
+            and part.origin not in (None, STYLE)
+        )
+
+    def _release(self) -> bytes:
+        """More parts follow a held-back signature block: send it first, whole."""
+        index = self._held
+        if index is None:
+            return b""
+        self._held = None
+        part = self._parts[index]
+        out = self._open_block(index, {"type": "thinking", "thinking": "", "signature": ""})
+        self._parts[index] = part
+        return out + (self._stop(index) if self._held_done else b"")
+
     def _start(self, index: int, part: Part) -> bytes:
+        still = self._after_text and isinstance(part, ReasoningPart)
+        self._after_text = isinstance(part, TextPart) or still
         if isinstance(part, TextPart):
             out = self._open_block(index, {"type": "text", "text": ""})
             return out + (self._delta(index, {"type": "text_delta", "text": part.text}) if part.text else b"")
@@ -385,6 +424,11 @@ class AnthropicStreamEncoder:
         if self._finished:
             return b""
         self._finished = True
+        if self._held is not None:  # the answer ended on it: drop it (see the class docstring)
+            self._parts.pop(self._held, None)
+            self._signature.pop(self._held, None)
+            self._reasoning.pop(self._held, None)
+            self._held = None
         out = b"".join(self._stop(i) for i in sorted(set(self._wire) | set(self._parts)))
         stop = STOP_TO_WIRE[ev.stop_reason]
         if stop == "end_turn" and self._saw_tool_use:
@@ -395,6 +439,13 @@ class AnthropicStreamEncoder:
             "usage": usage_to_wire(ev.usage),
         }
         return out + _event("message_delta", delta) + _event("message_stop", {"type": "message_stop"})
+
+
+def message_id(upstream: str) -> str:
+    """The message id a client sees: Anthropic's own, else one unique to this answer (Claude Code
+    merges assistant turns that share a message id, and then re-sends its conversation in a
+    loop when a provider repeats its response id)."""
+    return upstream if upstream.startswith("msg_") else ids.derived("msg_", upstream, ids.nonce())
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:

@@ -4,7 +4,6 @@ reasons, usage, error envelopes, media parts, tool-call ids and thought-signatur
 from __future__ import annotations
 
 import re
-import zlib
 from functools import lru_cache
 from typing import Any
 
@@ -268,14 +267,6 @@ def media_to_wire(p: ImagePart | FilePart) -> dict[str, Any] | None:
 
 
 # ====================================================================== tool calls
-
-
-def call_id(response_id: str, k: int, name: str, args_json: str) -> str:
-    """An id for a function call Gemini sent without one: stable for the same answer, unique
-    across the turns of a conversation (the response id differs per answer)."""
-    if response_id:
-        return f"call_{response_id}_{k}"
-    return f"call_{zlib.crc32((name + args_json).encode()):08x}_{k}"
 
 
 def args_json(args: Any) -> str:

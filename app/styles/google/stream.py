@@ -37,13 +37,13 @@ from app.canonical import (
 )
 from app.errors import UpstreamProtocol
 from app.streaming import StreamAssembler
+from app.styles import ids
 from app.styles.google.fields import (
     FINISH_REASON,
     KIND_BY_STATUS,
     STYLE,
     SignaturePlacer,
     args_json,
-    call_id,
     camel_keys,
     encode_json,
     error_fields,
@@ -64,10 +64,15 @@ class GoogleChunkDecoder:
     """Gemini chunks -> canonical events.
 
     Each chunk carries complete parts (a function call arrives whole) or text deltas; consecutive
-    text (or thought) chunks continue one open part. A ``thoughtSignature`` on a non-thought part
-    becomes a text-less ReasoningPart just before it; on a thought part it is that part's
-    signature. ``finishReason`` and ``usageMetadata`` come on the last chunk: ``Finish`` is sent
-    once both arrived (or at the end of the body).
+    text (or thought) chunks continue one open part. A ``thoughtSignature`` on a thought part is
+    that part's signature; on a function call or on the text that starts a part it becomes a
+    text-less ReasoningPart just before that part. Gemini 3 signs a plain answer on its *last*
+    part, which a stream sends as a short (often empty) last chunk of the text already open: that
+    chunk's text continues the open part and its signature becomes a text-less ReasoningPart right
+    after it, so every client sees the answer as one piece of text. ``finishReason`` and
+    ``usageMetadata`` come on the last chunk: ``Finish`` is sent once both arrived (or at the end
+    of the body). Gemini sends no function-call ids: the gateway makes them unique per answer
+    (``app.styles.ids``), never from the response id, which a proxy or cache may repeat.
     """
 
     def __init__(self) -> None:
@@ -78,7 +83,8 @@ class GoogleChunkDecoder:
         self._open: str | None = None  # "text" | "reasoning"
         self._open_signed = False
         self._calls = 0
-        self._response_id = ""
+        self._nonce = ids.nonce()
+        self._trailing: str | None = None  # the signature of the open text's last chunk
         self._finish: StopReason | None = None
         self._usage: Usage | None = None
 
@@ -128,8 +134,8 @@ class GoogleChunkDecoder:
         out: list[StreamEvent] = []
         if not self._started:
             self._started = True
-            self._response_id = str(obj.get("responseId") or "")
-            out.append(StreamStart(id=self._response_id, model=str(obj.get("modelVersion") or "")))
+            rid, version = obj.get("responseId"), obj.get("modelVersion")
+            out.append(StreamStart(id=str(rid or ""), model=str(version or "")))
         usage = obj.get("usageMetadata")
         if isinstance(usage, dict):
             self._usage = usage_from_wire(usage)
@@ -171,6 +177,11 @@ class GoogleChunkDecoder:
         sig = raw_sig if isinstance(raw_sig, str) and raw_sig else None
         if p.get("thought") is True:
             return self._thought(text if isinstance(text, str) else "", sig)
+        is_text = not (p.keys() & {"functionCall", "inlineData", "fileData"})
+        if sig and is_text and self._open == "text" and self._trailing is None:
+            # the signed last chunk of an answer already streaming: one text, signature after it
+            self._trailing = sig
+            return [TextDelta(self._index, text)] if isinstance(text, str) and text else []
         out = self._signature(sig) if sig else []
         if "functionCall" in p:
             out.extend(self._call(p["functionCall"]))
@@ -214,7 +225,7 @@ class GoogleChunkDecoder:
         name = str(fc.get("name") or "")
         args = args_json(fc.get("args"))
         cid = fc.get("id") if isinstance(fc.get("id"), str) and fc.get("id") else None
-        part = ToolCallPart(id=cid or call_id(self._response_id, self._calls, name, args), name=name)
+        part = ToolCallPart(id=cid or ids.call_id(self._nonce, self._calls), name=name)
         self._calls += 1
         out = self._close()
         self._index += 1
@@ -240,7 +251,12 @@ class GoogleChunkDecoder:
         if self._open is None:
             return []
         self._open = None
-        return [PartStop(self._index)]
+        out: list[StreamEvent] = [PartStop(self._index)]
+        if self._trailing is not None:
+            self._index += 1
+            sig, self._trailing = self._trailing, None
+            out += [PartStart(self._index, ReasoningPart(signature=sig, origin=STYLE)), PartStop(self._index)]
+        return out
 
     def _end(self) -> list[StreamEvent]:
         out = self._close()

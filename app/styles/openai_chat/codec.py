@@ -36,7 +36,7 @@ from app.canonical import (
     ToolCallPart,
 )
 from app.errors import GatewayError, UpstreamProtocol
-from app.styles import artifacts, conversions
+from app.styles import artifacts, conversions, ids
 from app.styles.base import ModelInfo, RequestTarget
 from app.styles.json_fields import (
     loose_object,
@@ -140,6 +140,7 @@ def response_from_wire(obj: dict[str, Any]) -> Response:
     choice = choices[0]
     msg = loose_object(choice.get("message"))
     parts: list[Part] = []
+    answer_nonce = ids.nonce()
     reasoning = msg.get("reasoning_content") or msg.get("reasoning")
     if isinstance(reasoning, str) and reasoning:
         parts.append(ReasoningPart(text=reasoning, origin="openai-chat"))
@@ -170,7 +171,9 @@ def response_from_wire(obj: dict[str, Any]) -> Response:
         args = fn.get("arguments", "")
         if not isinstance(args, str):
             args = msgspec.json.encode(args).decode()
-        parts.append(ToolCallPart(str(tc.get("id") or f"call_{len(parts)}"), str(fn.get("name", "")), args))
+        # a provider that sends no call id (some local servers) gets ids unique to this answer
+        call_id = str(tc.get("id") or ids.call_id(answer_nonce, len(parts)))
+        parts.append(ToolCallPart(call_id, str(fn.get("name", "")), args))
     if stop == "end_turn" and any(isinstance(p, ToolCallPart) for p in parts):
         stop = "tool_use"
     return Response(
@@ -205,7 +208,7 @@ def response_to_wire(resp: Response, req: Request) -> dict[str, Any]:
                 wire_calls.append(call)
         msg["tool_calls"] = wire_calls
     return {
-        "id": resp.id or "chatcmpl-gateway",
+        "id": resp.id or ids.derived("chatcmpl-", "", ids.nonce()),
         "object": "chat.completion",
         "created": resp.created or int(time.time()),
         "model": resp.model,

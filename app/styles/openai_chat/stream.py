@@ -26,7 +26,7 @@ from app.canonical import (
     ToolCallPart,
     Usage,
 )
-from app.styles import artifacts, conversions
+from app.styles import artifacts, conversions, ids
 from app.styles.json_fields import loose_object
 from app.styles.openai_chat.fields import (
     FINISH_REASON,
@@ -67,6 +67,7 @@ class ChatStreamDecoder:
         self._finish: StopReason | None = None
         self._usage = Usage()
         self._done = False
+        self._nonce = ids.nonce()  # for calls the provider sent without an id
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         out: list[StreamEvent] = []
@@ -152,7 +153,7 @@ class ChatStreamDecoder:
                         out.append(ToolArgsDelta(idx, args))
                     continue
                 part = ToolCallPart(
-                    id=str(tc.get("id") or f"call_{k}"),
+                    id=str(tc.get("id") or ids.call_id(self._nonce, k)),
                     name=str(fn.get("name") or (custom or {}).get("name") or ""),
                     kind="custom" if custom is not None else "function",
                 )
@@ -212,7 +213,7 @@ class ChatStreamEncoder:
     def __init__(self, req: Request) -> None:
         self._include_usage = req.stream_usage
         self._custom = conversions.custom_tool_names(req.tools)
-        self._id = "chatcmpl-gateway"
+        self._id = ids.derived("chatcmpl-", "", ids.nonce())
         self._model = req.model
         self._created = int(time.time())
         self._tool_index: dict[int, int] = {}

@@ -213,7 +213,7 @@ def response_from_wire(obj: dict[str, Any]) -> Response:
 
 
 def response_to_wire(resp: Response, req: Request) -> dict[str, Any]:
-    rid = response_id(resp.id, f"{resp.model}:{resp.created}")
+    rid = response_id(resp.id)
     tools = ClientTools.of(req)
     output: list[dict[str, Any]] = []
     used: set[str] = set()

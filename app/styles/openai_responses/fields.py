@@ -8,7 +8,6 @@ the same items with the same ids.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import msgspec
@@ -29,7 +28,7 @@ from app.canonical import (
     ToolDef,
     Usage,
 )
-from app.styles import artifacts, conversions
+from app.styles import artifacts, conversions, ids
 from app.styles.json_fields import loose_object
 
 STYLE: Style = "openai-responses"
@@ -133,15 +132,13 @@ def namespaced_names(opaque_tools: list[OpaqueTool]) -> dict[str, tuple[str, str
     return out
 
 
-def response_id(raw: str, seed: str) -> str:
-    """The Responses id of an answer: the upstream's own when it is one, else derived from it
-    (or, without any id, from ``seed``) so that the same answer always gets the same ids."""
+def response_id(raw: str) -> str:
+    """The Responses id of an answer: the upstream's own when it is one, else made from it and a
+    nonce of this answer, so that neither it nor the item ids derived from it repeat across turns
+    when a provider repeats its own id (or sends none)."""
     if raw.startswith("resp_"):
         return raw
-    base = "".join(c if c.isalnum() or c in "-_" else "_" for c in raw)
-    if not base:
-        base = hashlib.blake2b(seed.encode(), digest_size=12).hexdigest()
-    return "resp_" + base
+    return ids.derived("resp_", raw, ids.nonce())
 
 
 def item_id(resp_id: str, kind: str, index: int) -> str:

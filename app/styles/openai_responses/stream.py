@@ -416,7 +416,7 @@ class ResponsesStreamEncoder:
         self._started = True
         self._model = ev.model or self._model
         self._created = ev.created or int(time.time())
-        self._id = response_id(ev.id, f"{ev.model}:{ev.created}")  # as response_to_wire does
+        self._id = response_id(ev.id)  # as response_to_wire does
         response = self._response("in_progress")
         return [
             self._event("response.created", {"response": response}),

@@ -96,6 +96,7 @@ class AnthropicSession:
             stop=STOP.get(str(msg.stop_reason), "other"),
             reasoning="".join(b.thinking for b in msg.content if b.type == "thinking"),
             model=msg.model,
+            text_blocks=sum(1 for b in msg.content if b.type == "text"),
         )
         u = msg.usage
         read, write = u.cache_read_input_tokens or 0, u.cache_creation_input_tokens or 0

@@ -29,6 +29,9 @@ class Outcome:
     cache_read: int = 0
     reasoning: str = ""  # visible reasoning text, "" when the answer shows none
     model: str = ""
+    # how many separate pieces the answer text came in (Anthropic text blocks, Responses message
+    # items): clients show only the last one as "the answer"; None where the style has no such split
+    text_blocks: int | None = None
 
 
 @dataclass

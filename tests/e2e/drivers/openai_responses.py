@@ -114,6 +114,7 @@ class ResponsesSession:
         else:
             response = self.client.responses.create(input=self.history, **self.params)
         out = Outcome(text=response.output_text, model=response.model)
+        out.text_blocks = sum(1 for item in response.output if item.type == "message")
         reasoning: list[str] = []
         for item in response.output:
             if item.type == "function_call":

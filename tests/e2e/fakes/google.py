@@ -152,9 +152,10 @@ class FakeGoogle(FakeUpstream):
         if p.reasoning:
             parts += [{"text": piece, "thought": True} for piece in pieces(p.reasoning)]
         if p.text:
-            text_parts = [{"text": piece} for piece in pieces(p.text)]
+            # Gemini 3 signs a plain answer on its LAST part; streamed, that is a short last chunk
+            text_parts = [{"text": piece} for piece in pieces(p.text[:-1])] + [{"text": p.text[-1:]}]
             if signature and not p.calls:
-                text_parts[0]["thoughtSignature"] = signature
+                text_parts[-1]["thoughtSignature"] = signature
             parts += text_parts
         for k, c in enumerate(p.calls):
             call: dict[str, Any] = {"functionCall": {"name": c.name, "args": c.args}}
@@ -171,7 +172,9 @@ class FakeGoogle(FakeUpstream):
         }
         if u.reasoning:
             usage["thoughtsTokenCount"] = u.reasoning
-        base = {"modelVersion": model, "responseId": "fake-response-" + str(len(self.requests))}
+        # "same-id" models answer every turn with one responseId, as a caching proxy might
+        rid = "fake-response-same" if "same-id" in model else "fake-response-" + str(len(self.requests))
+        base = {"modelVersion": model, "responseId": rid}
         chunks = [
             {"candidates": [{"content": {"role": "model", "parts": [part]}, "index": 0}], **base}
             for part in parts
@@ -251,6 +254,7 @@ class FakeGoogle(FakeUpstream):
             conv.last_user_text = "".join(last_text["texts"])
             conv.images = last_text["images"]
         last = turns[-1]
+        conv.tool_rounds = sum(1 for turn in turns if turn["responses"])
         if last["role"] == "user" and last["responses"] and not last["texts"]:
             conv.last_role = "tool"
             conv.tool_results = [
@@ -499,9 +503,11 @@ def merge(chunks: list[dict[str, Any]]) -> dict[str, Any]:
                 and "text" in p
                 and "text" in prev
                 and bool(prev.get("thought")) == bool(p.get("thought"))
-                and "thoughtSignature" not in p
+                and not ("thoughtSignature" in p and "thoughtSignature" in prev)
             ):
-                prev["text"] += p["text"]
+                prev["text"] += p["text"]  # a whole answer is one part, signed if a piece was
+                if "thoughtSignature" in p:
+                    prev["thoughtSignature"] = p["thoughtSignature"]
             else:
                 parts.append(dict(p))
     last = chunks[-1]

@@ -61,6 +61,7 @@ class Conversation:
     stop: list[str] = field(default_factory=list)
     max_tokens: int | None = None
     messages: int = 0
+    tool_rounds: int | None = None  # tool-result turns in the whole conversation (None: not tracked)
 
 
 @dataclass
@@ -229,9 +230,20 @@ def _sh_quote(text: str) -> str:
 
 
 def agent_plan(conv: Conversation, model: str, style: str) -> Plan:
+    """The agent task. Variants by model name: ``parallel`` asks for two writing calls at once
+    (the task's file and ``<file>.copy``); ``twice`` (fakes that track ``tool_rounds``) asks for
+    a second writing call (``<file>.2``) after the first result, then finishes."""
     p = Plan()
     task = agent_task(conv.last_user_text) or agent_task(conv.system)
-    if conv.last_role == "tool" and conv.tool_results:
+    second = "twice" in model and conv.tool_rounds is not None and conv.tool_rounds < 2
+    if conv.last_role == "tool" and conv.tool_results and second and task is not None:
+        call = agent_write_call(conv, task[0] + ".2", task[1])
+        if call is None:
+            p.text = AGENT_DONE
+        else:
+            p.calls = [call]
+            p.stop = "tool"
+    elif conv.last_role == "tool" and conv.tool_results:
         p.text = AGENT_DONE
     elif conv.wants_json:
         p.text = json.dumps(example_args(conv.json_schema) if conv.json_schema else {"answer": "ok"})
@@ -245,6 +257,11 @@ def agent_plan(conv: Conversation, model: str, style: str) -> Plan:
             p.text = "AGENT FAKE: no writing tool offered; tools: " + ", ".join(t.name for t in conv.tools)
         else:
             p.calls = [call]
+            if "parallel" in model:
+                copy = agent_write_call(conv, task[0] + ".copy", task[1])
+                if copy is not None:
+                    copy.id = copy.id[:-1] + "1"
+                    p.calls.append(copy)
             p.stop = "tool"
     if conv.thinking or "think" in model:
         p.reasoning = f"Agent plan: {'finish' if p.text else 'call ' + p.calls[0].name}"

@@ -718,7 +718,10 @@ def test_every_stop_reason_reaches_the_client(canonical: Any, wire: str) -> None
 def test_end_turn_with_tool_calls_is_tool_use_and_ids_get_msg_prefix() -> None:
     resp = Response(id="chatcmpl-9", model="gpt", content=[ToolCallPart("call_1", "f", "")])
     wire, msg = sdk_message(resp)
-    assert wire["stop_reason"] == "tool_use" and msg.id == "msg_chatcmpl-9"
+    assert wire["stop_reason"] == "tool_use" and msg.id.startswith("msg_chatcmpl-9_")
+    # another style's id gets a nonce of this answer: a repeated upstream id never repeats here
+    assert sdk_message(resp)[1].id != msg.id
+    assert sdk_message(Response(id="msg_native", model="m", content=[]))[1].id == "msg_native"
     assert wire["content"][0]["input"] == {}
 
 

@@ -1148,31 +1148,43 @@ def test_decode_provider_response() -> None:
         "responseId": "r1",
     }
     resp = CODEC.decode_response(msgspec.json.encode(body))
+    first, second = (c.id for c in resp.tool_calls())
+    assert first.startswith("call_") and first.endswith("_0") and second == first[:-1] + "1"
     assert resp.content == [
         ReasoningPart(text="**Planning** call it", origin="google-genai"),
         ReasoningPart(signature=SIG, origin="google-genai"),
-        ToolCallPart("call_r1_0", "write_file", '{"p":"a"}'),
-        ToolCallPart("call_r1_1", "ls", "{}"),
+        ToolCallPart(first, "write_file", '{"p":"a"}'),
+        ToolCallPart(second, "ls", "{}"),
         OpaquePart("google-genai", {"executableCode": {"code": "1"}}),
     ]
     assert resp.stop_reason == "tool_use" and (resp.id, resp.model) == ("r1", "gemini-3-flash")
     assert resp.usage == Usage(input_tokens=107, output_tokens=25, cache_read_tokens=40, reasoning_tokens=5)
 
 
-def test_ids_without_response_id_are_stable_and_distinct() -> None:
+@pytest.mark.parametrize("response_id", ["same-id-every-turn", ""])
+def test_call_ids_are_unique_even_when_the_provider_repeats_its_response_id(response_id: str) -> None:
+    """A proxy, a cache or a fake may answer every turn with the same responseId (or none): the
+    calls of each answer must still get ids no earlier answer had (issue 13: Claude Code looped
+    on a repeated id)."""
     body = {
         "candidates": [
             {
-                "content": {"parts": [{"functionCall": {"name": "f", "args": {"a": 1}}}]},
+                "content": {"parts": [{"functionCall": {"name": "f", "args": {"a": 1}}}] * 2},
                 "finishReason": "STOP",
             }
-        ]
+        ],
+        "responseId": response_id,
     }
-    one = CODEC.decode_response(msgspec.json.encode(body)).tool_calls()[0].id
-    again = CODEC.decode_response(msgspec.json.encode(body)).tool_calls()[0].id
-    body["candidates"][0]["content"]["parts"][0]["functionCall"]["args"] = {"a": 2}  # type: ignore[index]
-    other = CODEC.decode_response(msgspec.json.encode(body)).tool_calls()[0].id
-    assert one == again != other and one.startswith("call_")
+    seen: list[str] = []
+    for _turn in range(50):
+        seen += [c.id for c in CODEC.decode_response(msgspec.json.encode(body)).tool_calls()]
+        dec = GoogleChunkDecoder()
+        asm = StreamAssembler()
+        for ev in dec.feed(sse(body)) + dec.close():
+            asm.add(ev)
+        seen += [c.id for c in asm.response().tool_calls()]
+    assert len(seen) == 200 == len(set(seen))
+    assert all(i.startswith("call_") for i in seen)
 
 
 @pytest.mark.parametrize(
@@ -1412,6 +1424,7 @@ def test_stream_decoder_events() -> None:
     events = []
     for i in range(0, len(body), 7):  # frames cut at arbitrary points
         events += dec.feed(body[i : i + 7])
+    call_id = next(e.part.id for e in events if isinstance(e, PartStart) and isinstance(e.part, ToolCallPart))
     assert events == [
         StreamStart(id="r9", model="gemini-3-flash"),
         PartStart(0, ReasoningPart(origin="google-genai")),
@@ -1424,7 +1437,7 @@ def test_stream_decoder_events() -> None:
         PartStop(1),
         PartStart(2, ReasoningPart(signature="s", origin="google-genai")),
         PartStop(2),
-        PartStart(3, ToolCallPart("call_r9_0", "f")),
+        PartStart(3, ToolCallPart(call_id, "f")),
         ToolArgsDelta(3, '{"a":1}'),
         PartStop(3),
         Finish("tool_use", usage=Usage(10, 6, reasoning_tokens=2)),
@@ -1432,22 +1445,26 @@ def test_stream_decoder_events() -> None:
     assert dec.close() == []
 
 
-def test_stream_signature_on_a_later_text_chunk_splits_the_text() -> None:
+@pytest.mark.parametrize(
+    "last",
+    [
+        [chunk({"text": "b", "thoughtSignature": "s"}), chunk({"text": "c"}, finishReason="STOP", usageMetadata=USAGE)],
+        [chunk({"text": "bc", "thoughtSignature": "s"}, finishReason="STOP", usageMetadata=USAGE)],
+        [chunk({"text": "bc"}), chunk({"text": "", "thoughtSignature": "s"}, finishReason="STOP", usageMetadata=USAGE)],
+    ],
+)
+def test_stream_signature_on_the_last_text_chunk_keeps_the_answer_whole(last: list[dict[str, Any]]) -> None:
+    """Gemini 3 signs a plain answer on its last part, streamed as a short (or empty) last
+    chunk: the answer stays one text part and the signature follows it (issue 13)."""
     dec = GoogleChunkDecoder()
-    events = dec.feed(
-        sse(
-            chunk({"text": "a"}),
-            chunk({"text": "b", "thoughtSignature": "s"}),
-            chunk({"text": "c"}, finishReason="STOP", usageMetadata=USAGE),
-        )
-    )
+    events = dec.feed(sse(chunk({"text": "Let me see", "thought": True}), chunk({"text": "a"}), *last))
     asm = StreamAssembler()
     for ev in events:
         asm.add(ev)
     assert asm.response().content == [
-        TextPart("a"),
+        ReasoningPart(text="Let me see", origin="google-genai"),
+        TextPart("abc"),
         ReasoningPart(signature="s", origin="google-genai"),
-        TextPart("bc"),
     ]
 
 
@@ -1589,7 +1606,26 @@ def normalized(resp: Response) -> Response:
         else p
         for p in resp.content
     ]
-    return msgspec.structs.replace(resp, content=content, created=0)
+    return msgspec.structs.replace(resp, content=one_visible_text(content), created=0)
+
+
+def one_visible_text(content: list[Any]) -> list[Any]:
+    """Adjacent texts are one answer to a Gemini client (its SDK joins them), whatever signature
+    sits between them: the signature moves after the joined text (issue 13)."""
+    out: list[Any] = []
+    for p in content:
+        if isinstance(p, TextPart):
+            j = len(out)
+            while j and isinstance(out[j - 1], ReasoningPart) and not out[j - 1].text:
+                j -= 1
+            if j and isinstance(out[j - 1], TextPart):
+                signatures = out[j:]
+                out[j - 1] = TextPart(out[j - 1].text + p.text)
+                del out[j:]
+                out.extend(signatures)
+                continue
+        out.append(p)
+    return out
 
 
 @settings(max_examples=80, deadline=None)

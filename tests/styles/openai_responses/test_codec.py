@@ -49,11 +49,15 @@ from app.canonical import (
 from app.errors import BadRequest, RateLimited, UpstreamProtocol
 from app.streaming import StreamAssembler, events_from_response
 from app.styles import artifacts
+from app.styles import ids as gateway_ids
 from app.styles.base import RequestTarget
 from app.styles.openai_chat.codec import CODEC as CHAT
 from app.styles.openai_responses.codec import CODEC, requires_responses_provider
 from app.styles.sse import SSEParser
+from tests.styles.conftest import REAL_NONCE
 from tests.styles.strategies import ids, json_args, names, requests, text, usage
+
+pytestmark = pytest.mark.usefixtures("fixed_nonce")
 
 T = RequestTarget()
 EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
@@ -1111,7 +1115,7 @@ def test_encode_response_for_codex_from_another_style() -> None:
     )
     body = json.loads(CODEC.encode_response(resp, req))
     SDKResponse.model_validate(body)
-    assert body["id"] == "resp_msg_01XYZ" and body["object"] == "response"
+    assert body["id"] == "resp_msg_01XYZ_n0nce0000000" and body["object"] == "response"
     assert (body["status"], body["incomplete_details"], body["model"]) == ("completed", None, "claude-sonnet")
     out = body["output"]
     assert [o["type"] for o in out] == [
@@ -1122,11 +1126,11 @@ def test_encode_response_for_codex_from_another_style() -> None:
         "function_call",
     ]
     assert [o["id"] for o in out] == [
-        "rs_msg_01XYZ_0",
-        "msg_msg_01XYZ_1",
-        "ctc_msg_01XYZ_2",
-        "fc_msg_01XYZ_3",
-        "fc_msg_01XYZ_4",
+        "rs_msg_01XYZ_n0nce0000000_0",
+        "msg_msg_01XYZ_n0nce0000000_1",
+        "ctc_msg_01XYZ_n0nce0000000_2",
+        "fc_msg_01XYZ_n0nce0000000_3",
+        "fc_msg_01XYZ_n0nce0000000_4",
     ]
     token = out[0]["encrypted_content"]
     assert artifacts.is_wrapped(token) and out[0]["summary"] == [{"type": "summary_text", "text": "thinking"}]
@@ -1134,7 +1138,7 @@ def test_encode_response_for_codex_from_another_style() -> None:
         {"type": "output_text", "text": "Patching.", "annotations": [], "logprobs": []}
     ]
     assert out[2] == {
-        "id": "ctc_msg_01XYZ_2",
+        "id": "ctc_msg_01XYZ_n0nce0000000_2",
         "type": "custom_tool_call",
         "call_id": "toolu_1",
         "name": "apply_patch",
@@ -2085,10 +2089,18 @@ def test_signature_already_filled_in_by_the_assembler_is_not_doubled() -> None:
     )
 
 
-def test_empty_answer_ids_are_deterministic() -> None:
+def test_gateway_made_ids_are_unique_per_answer_and_per_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provider that repeats its id (or sends none) must not make a client see the same
+    response or item id twice (issue 13); native resp_ ids pass unchanged."""
+    monkeypatch.setattr(gateway_ids, "nonce", REAL_NONCE)
     req = decode({"model": "m", "input": "x"})
-    resp = Response("", "m", [TextPart("a"), TextPart("b")], created=5)
-    first = json.loads(CODEC.encode_response(resp, req))
-    assert first["id"] == json.loads(CODEC.encode_response(resp, req))["id"]
-    assert len({o["id"] for o in first["output"]}) == 2
-    assert sse_events(encode_stream(resp, req))[-1]["response"]["output"] == first["output"]
+    for upstream in ("", "same-upstream-id"):
+        resp = Response(upstream, "m", [TextPart("a"), TextPart("b")], created=5)
+        first = json.loads(CODEC.encode_response(resp, req))
+        second = json.loads(CODEC.encode_response(resp, req))
+        streamed = sse_events(encode_stream(resp, req))[-1]["response"]
+        assert len({first["id"], second["id"], streamed["id"]}) == 3
+        items = [o["id"] for r in (first, second, streamed) for o in r["output"]]
+        assert len(items) == len(set(items)) == 6
+    native = Response("resp_abc", "m", [TextPart("a")], created=5)
+    assert json.loads(CODEC.encode_response(native, req))["id"] == "resp_abc"

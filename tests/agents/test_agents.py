@@ -203,6 +203,8 @@ def dropped_tools(cell: Cell) -> list[str]:
     upstream = set(upstream_tool_names(cell))
 
     def arrived(name: str) -> bool:
+        if name == "<tool_search>":  # Codex's client-run search travels as a function
+            return "tool_search" in upstream
         ns, dot, inner = name.partition(".")
         return name in upstream or (bool(dot) and ({f"{ns}__{inner}", inner} & upstream != set()))
 
@@ -423,12 +425,12 @@ def test_cross_style_tools_reach_provider(
 ) -> None:
     """Across styles every client function tool reaches the provider under its own name (custom
     tools as functions with one string ``input``); only tools without an equivalent (hosted
-    ``web_search``, client-side ``tool_search``) may be dropped."""
+    ``web_search``) may be dropped; Codex's client-run ``tool_search`` arrives as a function."""
     cell = run_cell(env, tap, tmp_path, client, style)
     if not cell.upstream:
         pytest.fail(f"nothing reached the provider\n{cell.result.describe()}")
     dropped = set(dropped_tools(cell))
-    no_equivalent = {"<web_search>", "<tool_search>"}
+    no_equivalent = {"<web_search>"}
     assert dropped <= no_equivalent, f"tools lost on the way to {style}: {sorted(dropped - no_equivalent)}"
 
 
@@ -598,3 +600,32 @@ def _function_response_ids(body: dict[str, Any]) -> list[str]:
         for p in c.get("parts") or []
         if "functionResponse" in p
     ]
+
+
+@pytest.mark.parametrize("style", ["openai-chat", "anthropic-messages", "google-genai"])
+def test_codex_tool_search_reaches_other_providers(env: Env, tap: ClientTap, tmp_path: Path, style: str) -> None:
+    """Issue 13: Codex's client-executed ``tool_search`` is offered to a provider of another style
+    as a function; the model's call comes back to Codex as a ``tool_search_call`` item, Codex runs
+    it and its ``tool_search_output`` reaches the provider as that call's result."""
+    _skip_unless_ready(env, "codex", style)
+    for fake in env.fakes.values():
+        fake.clear()
+    tap.clear()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    target = workdir / "hello.txt"
+    model = env.model(style, "agent-think-search-deepseek" if style == "openai-chat" else "agent-think-search")
+    res = CLIENTS["codex"].run(tap.base_url, KEY, model, workdir, agent_prompt(str(target), CONTENT))
+    upstream = list(env.fake(style).requests)
+    offered = {t.name: t for r in upstream[:1] if r.conversation for t in r.conversation.tools}
+    assert "tool_search" in offered, f"tool_search did not reach {style}: {sorted(offered)}"
+    assert res.exit_code == 0 and target.exists(), res.describe()
+    assert AGENT_DONE in res.stdout, res.describe()
+    # Codex got a tool_search_call item and answered it with a tool_search_output
+    answered = [
+        i for e in tap.exchanges if isinstance(e.json, dict) for i in e.json.get("input") or [] if isinstance(i, dict)
+    ]
+    assert any(i.get("type") == "tool_search_call" for i in answered), "no tool_search_call came back from Codex"
+    assert any(i.get("type") == "tool_search_output" for i in answered), "Codex did not run the search"
+    results = [tr for r in upstream if r.conversation for tr in r.conversation.tool_results]
+    assert any(tr.text.startswith(("Tools loaded", "No tools matched")) for tr in results), results

@@ -41,6 +41,7 @@ from app.styles.json_fields import (
     split_data_url,
     str_list,
 )
+from app.styles.openai_responses import tool_search
 from app.styles.openai_responses.fields import (
     STYLE,
     flat_name,
@@ -74,8 +75,10 @@ def request_from_wire(body: Any, target: RequestTarget) -> Request:
     """A Responses request body -> canonical (BadRequest naming the path)."""
     obj = as_object(body, "body")
     model = target.model or req_str(obj, "model", "")
-    system, messages = _decode_input(obj)
+    system, messages, loaded = _decode_input(obj)
     tools, opaque_tools = _decode_tools(obj)
+    known = {t.name for t in tools}
+    tools += [t for t in loaded if t.name not in known]  # what a client tool search loaded
     extra = {k: v for k, v in obj.items() if k not in _KNOWN_FIELDS}
     tool_choice, raw_choice = _decode_tool_choice(obj)
     if raw_choice is not None:
@@ -110,7 +113,7 @@ def request_from_wire(body: Any, target: RequestTarget) -> Request:
     )
 
 
-def _decode_input(obj: dict[str, Any]) -> tuple[list[TextPart], list[Message]]:
+def _decode_input(obj: dict[str, Any]) -> tuple[list[TextPart], list[Message], list[ToolDef]]:
     reader = _InputReader()
     instructions = obj.get("instructions")
     if isinstance(instructions, str):
@@ -124,16 +127,16 @@ def _decode_input(obj: dict[str, Any]) -> tuple[list[TextPart], list[Message]]:
     raw = obj.get("input")
     if raw is None:
         if any(obj.get(k) for k in STATEFUL_FIELDS):
-            return reader.system, reader.messages
+            return reader.system, reader.messages, reader.loaded
         raise BadRequest("input: required field is missing")
     if isinstance(raw, str):
-        return reader.system, [*reader.messages, Message("user", [TextPart(raw)])]
+        return reader.system, [*reader.messages, Message("user", [TextPart(raw)])], reader.loaded
     items = as_list(raw, "input")
     if not items and not any(obj.get(k) for k in STATEFUL_FIELDS):
         raise BadRequest("input: must contain at least one item")
     for i, item in enumerate(items):
         reader.add(item, f"input[{i}]")
-    return reader.system, reader.messages
+    return reader.system, reader.messages, reader.loaded
 
 
 class _InputReader:
@@ -145,6 +148,7 @@ class _InputReader:
         self.messages: list[Message] = []
         self._names: dict[str, str] = {}
         self._leading = True
+        self.loaded: list[ToolDef] = []  # tools a client-executed tool search loaded
 
     def add(self, raw: Any, path: str) -> None:
         item = as_object(raw, path)
@@ -172,6 +176,15 @@ class _InputReader:
             part = _decode_reasoning_item(item, path)
             if part is not None:
                 self._turn("assistant", part)
+        elif kind == "tool_search_call" and item.get("execution") == "client":
+            call_id = opt_str(item, "call_id", path) or req_str(item, "id", path)
+            self._names[call_id] = tool_search.NAME
+            self._turn("assistant", tool_search.call_from_item(item, call_id, opt_str(item, "id", path)))
+        elif kind == "tool_search_output" and item.get("execution") == "client":
+            call_id = opt_str(item, "call_id", path) or req_str(item, "id", path)
+            loaded = _loaded_tools(item, path)
+            self.loaded.extend(loaded)
+            self._turn("tool", tool_search.result_from_item(item, call_id, loaded))
         elif isinstance(kind, str):
             is_output = kind.endswith("_output") or kind in _OUTPUT_ITEMS
             data = item if "type" in item else {"type": kind, **item}
@@ -369,6 +382,10 @@ def _decode_tools(obj: dict[str, Any]) -> tuple[list[ToolDef], list[OpaqueTool]]
         kind = t.get("type")
         if kind in ("function", "custom"):
             tools.append(_decode_tool(t, path, prefix=None))
+        elif tool_search.is_client_search(t):
+            # kept whole for a Responses provider; a function of the same name for the others
+            opaque.append(OpaqueTool(STYLE, t))
+            tools.append(tool_search.stand_in(t))
         elif kind == "namespace":
             # kept whole for a Responses provider; its members are also flat functions so
             # other styles can call them
@@ -382,6 +399,28 @@ def _decode_tools(obj: dict[str, Any]) -> tuple[list[ToolDef], list[OpaqueTool]]
         else:
             raise fail(f"{path}.type", "a tool type", kind)
     return tools, opaque
+
+
+def _loaded_tools(item: dict[str, Any], path: str) -> list[ToolDef]:
+    """The tools a ``tool_search_output`` loaded, as functions another provider can call
+    (namespaced ones flattened), each marked so a Responses provider does not get them twice."""
+    out: list[ToolDef] = []
+    for i, raw in enumerate(opt_list(item, "tools", path)):
+        tpath = f"{path}.tools[{i}]"
+        t = as_object(raw, tpath)
+        if t.get("type") == "namespace":
+            ns: str | None = req_str(t, "name", tpath)
+            members = [(inner, f"{tpath}.tools[{j}]") for j, inner in enumerate(namespace_tools(t))]
+        else:
+            ns, members = None, [(t, tpath)]
+        for inner, ipath in members:
+            if inner.get("type") in ("function", "custom"):
+                tool = _decode_tool(inner, ipath, prefix=ns)
+                marker: dict[str, Any] = {tool_search.LOADED_BY: "search"}
+                if ns:
+                    marker.update(namespace=ns, name=inner["name"])
+                out.append(msgspec.structs.replace(tool, extra={**tool.extra, **marker}))
+    return out
 
 
 def _decode_tool(t: dict[str, Any], path: str, prefix: str | None) -> ToolDef:

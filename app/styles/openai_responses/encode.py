@@ -22,6 +22,7 @@ from app.styles import conversions
 from app.styles.json_fields import (
     data_url,
 )
+from app.styles.openai_responses import tool_search
 from app.styles.openai_responses.fields import (
     STYLE,
     namespaced_names,
@@ -115,6 +116,7 @@ class _InputWriter:
         self._stored = same and req.extra.get("store") is not False
         self._call_kinds: dict[str, bool] = {}  # call id -> sent as custom_tool_call
         self._out: list[dict[str, Any]] = []
+        self._search = same and tool_search.declared(req.opaque_tools)  # Codex's own tool search
 
     def write(self) -> list[dict[str, Any]]:
         for m in self._req.messages:
@@ -199,6 +201,11 @@ class _InputWriter:
         return item
 
     def _call(self, c: ToolCallPart, keep_ids: bool) -> dict[str, Any]:
+        if self._search and c.name == tool_search.NAME:
+            native = tool_search.call_item(c.item_id or "", c)
+            if not (keep_ids and c.item_id):
+                del native["id"]
+            return native
         ns, name = self._namespaces.get(c.name, (None, c.name))
         custom = c.name in self._custom
         self._call_kinds[c.id] = custom
@@ -221,7 +228,10 @@ class _InputWriter:
     def _tool_results(self, parts: list[Part]) -> None:
         trailing: list[Part] = []
         for p in parts:
-            if isinstance(p, ToolResultPart):
+            own = p.extra.get(tool_search.ITEM) if isinstance(p, ToolResultPart) and self._same else None
+            if isinstance(own, dict):
+                self._out.append(own)  # the client's own tool_search_output
+            elif isinstance(p, ToolResultPart):
                 custom = self._call_kinds.get(p.tool_call_id, p.kind == "custom" and p.name in self._custom)
                 self._out.append(
                     {

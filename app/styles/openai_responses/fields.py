@@ -30,6 +30,7 @@ from app.canonical import (
 )
 from app.styles import artifacts, conversions, ids
 from app.styles.json_fields import loose_object
+from app.styles.openai_responses import tool_search
 
 STYLE: Style = "openai-responses"
 
@@ -50,7 +51,13 @@ STOP_FOR_INCOMPLETE: dict[str, StopReason] = {
 NAMESPACE_SEP = "__"
 
 # what each kind of output item's id starts with, as OpenAI issues them
-_PREFIX = {"message": "msg", "reasoning": "rs", "function_call": "fc", "custom_tool_call": "ctc"}
+_PREFIX = {
+    "message": "msg",
+    "reasoning": "rs",
+    "function_call": "fc",
+    "custom_tool_call": "ctc",
+    "tool_search_call": "tsc",
+}
 _IMAGE_FORMATS = frozenset({"png", "webp", "jpeg", "gif"})
 
 _encoder = msgspec.json.Encoder()
@@ -181,7 +188,13 @@ def tools_to_wire(req: Request) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     same = req.style == STYLE
     flattened = namespaced_names(req.opaque_tools) if same else {}
-    out.extend(tool_to_wire(t, same) for t in req.tools if t.name not in flattened)
+    # the tool_search declaration and the tools it loaded reach a Responses provider in their
+    # own form (the opaque declaration, the tool_search_output item), not as functions
+    out.extend(
+        tool_to_wire(t, same)
+        for t in req.tools
+        if t.name not in flattened and not (same and tool_search.is_stand_in(t))
+    )
     out.extend(t.data for t in req.opaque_tools if t.style == STYLE)
     return out
 
@@ -249,14 +262,24 @@ class ClientTools(msgspec.Struct):
     custom: frozenset[str]
     functions: frozenset[str]
     namespaces: dict[str, tuple[str, str]]
+    tool_search: bool = False  # the client runs its own tool search (Codex)
 
     @classmethod
     def of(cls, req: Request) -> ClientTools:
+        namespaces = namespaced_names(req.opaque_tools)
+        for t in req.tools:  # tools a client tool search loaded from a namespace
+            ns, name = t.extra.get("namespace"), t.extra.get("name")
+            if tool_search.is_stand_in(t) and isinstance(ns, str) and isinstance(name, str):
+                namespaces[t.name] = (ns, name)
         return cls(
             custom=conversions.custom_tool_names(req.tools),
             functions=frozenset(t.name for t in req.tools if t.kind == "function"),
-            namespaces=namespaced_names(req.opaque_tools),
+            namespaces=namespaces,
+            tool_search=req.style == STYLE and tool_search.declared(req.opaque_tools),
         )
+
+    def is_search(self, call: ToolCallPart) -> bool:
+        return self.tool_search and call.name == tool_search.NAME
 
     def is_custom(self, call: ToolCallPart) -> bool:
         # another style returns a custom tool's call as a function call with {"input": ...}
@@ -269,6 +292,8 @@ class ClientTools(msgspec.Struct):
         if isinstance(part, ReasoningPart):
             return "reasoning"
         if isinstance(part, ToolCallPart):
+            if self.is_search(part):
+                return "tool_search_call"
             return "custom_tool_call" if self.is_custom(part) else "function_call"
         if isinstance(part, ImagePart):
             return "image_generation_call" if part.data else None
@@ -277,6 +302,8 @@ class ClientTools(msgspec.Struct):
         return None
 
     def call_item(self, item: str, call: ToolCallPart, status: str = "completed") -> dict[str, Any]:
+        if self.is_search(call):
+            return tool_search.call_item(item, call, status)
         ns, name = self.namespaces.get(call.name, (None, call.name))
         if self.is_custom(call):
             text = (

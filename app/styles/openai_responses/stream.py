@@ -490,7 +490,7 @@ class ResponsesStreamEncoder:
             item = self._tools.call_item(
                 op.item_id, ToolCallPart(part.id, part.name, "", kind=part.kind), "in_progress"
             )
-            if "arguments" in item:
+            if item["type"] == "function_call":
                 item["arguments"] = ""
             return item
         if op.kind == "image_generation_call":

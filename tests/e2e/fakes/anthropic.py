@@ -350,6 +350,7 @@ def _user(
         if kind == "text":
             _check_text(b, f"{path}.{j}")
             conv.last_user_text += b["text"]
+            conv.all_user_text += b["text"] + "\n"
         elif kind == "image":
             src = b.get("source") or {}
             if src.get("type") == "base64" and src.get("media_type") not in IMAGE_TYPES:

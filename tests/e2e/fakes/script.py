@@ -62,6 +62,7 @@ class Conversation:
     max_tokens: int | None = None
     messages: int = 0
     tool_rounds: int | None = None  # tool-result turns in the whole conversation (None: not tracked)
+    all_user_text: str = ""  # every user text of the conversation (fakes that reset last_user_text)
 
 
 @dataclass
@@ -232,11 +233,25 @@ def _sh_quote(text: str) -> str:
 def agent_plan(conv: Conversation, model: str, style: str) -> Plan:
     """The agent task. Variants by model name: ``parallel`` asks for two writing calls at once
     (the task's file and ``<file>.copy``); ``twice`` (fakes that track ``tool_rounds``) asks for
-    a second writing call (``<file>.2``) after the first result, then finishes."""
+    a second writing call (``<file>.2``) after the first result, then finishes; ``search`` first
+    calls the client's own ``tool_search`` (Codex) and writes once its result is back."""
     p = Plan()
-    task = agent_task(conv.last_user_text) or agent_task(conv.system)
+    task = agent_task(conv.last_user_text) or agent_task(conv.all_user_text) or agent_task(conv.system)
     second = "twice" in model and conv.tool_rounds is not None and conv.tool_rounds < 2
-    if conv.last_role == "tool" and conv.tool_results and second and task is not None:
+    searched = conv.last_role == "tool" and any(
+        r.name == "tool_search" or r.text.startswith(("Tools loaded", "No tools matched")) for r in conv.tool_results
+    )
+    offered = {t.name for t in conv.tools}
+    if "search" in model and conv.last_role != "tool" and "tool_search" in offered and task is not None:
+        # first look through the client's deferred tools with its own search (Codex)
+        p.calls = [Call("call_search_0", "tool_search", {"query": "write a file", "limit": 3})]
+        p.stop = "tool"
+    elif searched and task is not None:
+        call = agent_write_call(conv, *task)
+        p.calls = [call] if call is not None else []
+        p.stop = "tool" if call is not None else "end"
+        p.text = None if call is not None else AGENT_DONE
+    elif conv.last_role == "tool" and conv.tool_results and second and task is not None:
         call = agent_write_call(conv, task[0] + ".2", task[1])
         if call is None:
             p.text = AGENT_DONE

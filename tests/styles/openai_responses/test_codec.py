@@ -48,7 +48,7 @@ from app.canonical import (
 )
 from app.errors import BadRequest, RateLimited, UpstreamProtocol
 from app.streaming import StreamAssembler, events_from_response
-from app.styles import artifacts
+from app.styles import artifacts, codec_for
 from app.styles import ids as gateway_ids
 from app.styles.base import RequestTarget
 from app.styles.openai_chat.codec import CODEC as CHAT
@@ -207,6 +207,7 @@ def test_decode_codex_request() -> None:
         ("apply_patch", "custom"),
         ("multi_agent_v1__spawn_agent", "function"),
         ("multi_agent_v1__close_agent", "function"),
+        ("tool_search", "function"),  # Codex's client-run search, as a function for other styles
     ]
     assert req.tools[0].strict is False and req.tools[0].parameters == EXEC["parameters"]
     assert req.tools[1].format == GRAMMAR and req.tools[1].description == "Edit files."
@@ -386,7 +387,7 @@ def test_decode_function_and_custom_tools(tool: dict[str, Any], expected: ToolDe
     "tool",
     [
         WEB_SEARCH,
-        TOOL_SEARCH,
+        {"type": "tool_search"},  # hosted (server-executed) search
         {"type": "file_search", "vector_store_ids": ["vs"]},
         {"type": "code_interpreter", "container": {"type": "auto"}},
         {"type": "local_shell"},
@@ -2104,3 +2105,87 @@ def test_gateway_made_ids_are_unique_per_answer_and_per_item(monkeypatch: pytest
         assert len(items) == len(set(items)) == 6
     native = Response("resp_abc", "m", [TextPart("a")], created=5)
     assert json.loads(CODEC.encode_response(native, req))["id"] == "resp_abc"
+
+
+# ------------------------------------------------------------------ Codex's client-run tool_search
+
+SEARCH_TOOL = {
+    "type": "tool_search",
+    "execution": "client",
+    "description": "Search deferred tools.",
+    "parameters": {
+        "type": "object",
+        "properties": {"query": {"type": "string"}, "limit": {"type": "number"}},
+        "required": ["query"],
+    },
+}
+LOADED = {
+    "type": "namespace",
+    "name": "mcp__github",
+    "description": "GitHub",
+    "tools": [{"type": "function", "name": "create_issue", "description": "Open an issue", "parameters": {"type": "object"}}],
+}
+SEARCH_HISTORY = [
+    {"role": "user", "content": [{"type": "input_text", "text": "open an issue"}]},
+    {"type": "tool_search_call", "id": "tsc_1", "call_id": "call_s", "execution": "client",
+     "arguments": {"query": "github issue"}, "status": "completed"},
+    {"type": "tool_search_output", "call_id": "call_s", "execution": "client", "status": "completed",
+     "tools": [LOADED]},
+]  # fmt: skip
+
+
+def search_request(**over: Any) -> Request:
+    return decode({"model": "m", "input": SEARCH_HISTORY, "tools": [SEARCH_TOOL], **over})
+
+
+def test_client_tool_search_is_a_function_for_other_providers() -> None:
+    req = search_request()
+    search = next(t for t in req.tools if t.name == "tool_search")
+    assert search.description == "Search deferred tools." and search.parameters == SEARCH_TOOL["parameters"]
+    assert req.messages[1].content == [ToolCallPart("call_s", "tool_search", '{"query":"github issue"}', item_id="tsc_1")]
+    result = req.messages[2].content[0]
+    assert isinstance(result, ToolResultPart) and result.tool_call_id == "call_s"
+    assert "mcp__github__create_issue: Open an issue" in result.content[0].text  # type: ignore[union-attr]
+    # the loaded tool can now be called by any provider, under its flattened name
+    assert "mcp__github__create_issue" in [t.name for t in req.tools]
+    for style in ("anthropic-messages", "openai-chat", "google-genai"):
+        body = json.dumps(codec_for(style).encode_request(req, "x"))
+        assert '"tool_search"' in body and "mcp__github__create_issue" in body and "tool_search_call" not in body
+
+
+def test_client_tool_search_goes_back_to_a_responses_provider_in_its_own_form() -> None:
+    out = CODEC.encode_request(search_request(), "gpt-5")
+    assert out["tools"] == [SEARCH_TOOL]  # no stand-in function, no loaded tools duplicated
+    assert out["input"][1:] == [
+        {"type": "tool_search_call", "call_id": "call_s", "execution": "client",
+         "arguments": {"query": "github issue"}, "status": "completed"},
+        SEARCH_HISTORY[2],
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_search_call_from_another_provider_reaches_codex_as_a_tool_search_call(stream: bool) -> None:
+    req = search_request()
+    resp = Response(
+        "chatcmpl-1",
+        "claude",
+        [ToolCallPart("toolu_9", "tool_search", '{"query": "jira"}'), ToolCallPart("toolu_8", "mcp__github__create_issue", "{}")],
+        stop_reason="tool_use",
+    )
+    if stream:
+        body = sse_events(encode_stream(resp, req))[-1]["response"]
+    else:
+        body = json.loads(CODEC.encode_response(resp, req))
+    SDKResponse.model_validate(body)
+    search, issue = body["output"]
+    assert {k: search[k] for k in ("type", "call_id", "execution", "arguments", "status")} == {
+        "type": "tool_search_call",
+        "call_id": "toolu_9",
+        "execution": "client",
+        "arguments": {"query": "jira"},
+        "status": "completed",
+    }
+    assert (issue["type"], issue["name"], issue["namespace"]) == ("function_call", "create_issue", "mcp__github")
+    # a client without a tool_search of its own sees an ordinary function call
+    plain = decode({"model": "m", "input": "x", "tools": [{"type": "function", "name": "tool_search"}]})
+    assert json.loads(CODEC.encode_response(resp, plain))["output"][0]["type"] == "function_call"

@@ -23,7 +23,9 @@ from app.pipeline import AfterHook, Stage
 from app.providers.base import Provider
 from app.providers.http_provider import HttpProvider
 from app.providers.mock import MockProvider
+from app.reliability.circuit_breaker import CircuitBreakers
 from app.reliability.fallback import Dispatcher
+from app.reliability.retry import RetryPolicy
 from app.routing.model_names import ModelResolver
 from app.routing.routes import Route, Step
 
@@ -79,6 +81,25 @@ def build_routes(cfg: GatewayConfig, providers: dict[str, Provider]) -> dict[str
     return routes
 
 
+def build_dispatcher(cfg: GatewayConfig, metrics: Metrics) -> Dispatcher:
+    rel = cfg.reliability
+    breakers = None
+    if rel.circuit_breaker.enabled:
+        cb = rel.circuit_breaker
+        breakers = CircuitBreakers(
+            failures=cb.failures,
+            window=float(cb.window),
+            cooldown=float(cb.cooldown),
+            probes=cb.probes,
+            listener=metrics.set_circuit,
+        )
+    retry = None
+    if rel.retries.enabled and rel.retries.attempts > 1:
+        r = rel.retries
+        retry = RetryPolicy(r.attempts, float(r.max_backoff), float(r.deadline))
+    return Dispatcher(breakers, retry, on_retry=metrics.retried)
+
+
 def build_stages(cfg: GatewayConfig) -> list[Stage]:
     """The stage list in SPEC §2 order; a stage switched off in config is simply not in it.
 
@@ -119,7 +140,7 @@ def build(loaded: LoadedConfig) -> Runtime:
     gateway = Gateway(
         auth=Authenticator(cfg.auth, cfg.reliability.rate_limit_rpm),
         resolver=ModelResolver(cfg, routes, providers),
-        dispatcher=Dispatcher(),
+        dispatcher=build_dispatcher(cfg, metrics),
         limits=cfg.limits,
         stages=stages,
         after_hooks=hooks,

@@ -173,12 +173,20 @@ class UpstreamProtocol(UpstreamError):
 
 
 class CircuitOpen(UpstreamError):
+    """The step was skipped: its provider's (or model's) circuit breaker is open. ``wait`` is
+    the cooldown left, sent as ``Retry-After`` when every step of the route is open."""
+
     status = 503
     kind = "overloaded_error"
+    wait: float | None = None
 
     @property
     def reason(self) -> str:
         return "circuit open"
+
+    @property
+    def retry_after(self) -> float | None:
+        return self.wait
 
 
 class AllStepsFailed(UpstreamError):

@@ -131,14 +131,18 @@ class SkillsConfig(_Strict):
 
 
 class CircuitBreakerConfig(_Strict):
-    failures: int = 5
+    enabled: bool = True  # CIRCUIT_BREAKER_ENABLED
+    failures: int = 5  # failures within `window` that open the circuit
     window: Duration = Duration(60)
-    cooldown: Duration = Duration(30)
+    cooldown: Duration = Duration(30)  # open -> half-open after this long
+    probes: int = 1  # calls let through while half-open
 
 
 class RetriesConfig(_Strict):
-    attempts: int = 2
+    enabled: bool = True  # RETRY_ENABLED
+    attempts: int = 2  # calls per step, the first included, before the next step
     max_backoff: Duration = Duration(8)
+    deadline: Duration = Duration(600)  # no retry starts once a request is this old
 
 
 class ReliabilityConfig(_Strict):

@@ -25,6 +25,8 @@ SWITCHES: dict[str, tuple[tuple[str, ...], Kind]] = {
     "ENABLE_CASCADE_ROUTING": (("routing", "cascade"), "bool"),
     "CACHE_TTL_SECONDS": (("cache", "ttl"), "duration"),
     "RATE_LIMIT_RPM": (("reliability", "rate_limit_rpm"), "int"),
+    "CIRCUIT_BREAKER_ENABLED": (("reliability", "circuit_breaker", "enabled"), "bool"),
+    "RETRY_ENABLED": (("reliability", "retries", "enabled"), "bool"),
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})

@@ -68,8 +68,13 @@ def validate(cfg: GatewayConfig, name: str) -> list[str]:
         raise err("limits.max_body_bytes", "must be at least 1024")
     if cfg.limits.max_messages < 1:
         raise err("limits.max_messages", "must be at least 1")
-    if cfg.reliability.retries.attempts < 0:
-        raise err("reliability.retries.attempts", "must be 0 or more")
+    if cfg.reliability.retries.attempts < 1:
+        raise err("reliability.retries.attempts", "must be 1 or more (1 = no retry)")
+    cb = cfg.reliability.circuit_breaker
+    if cb.failures < 1:
+        raise err("reliability.circuit_breaker.failures", "must be 1 or more")
+    if cb.probes < 1:
+        raise err("reliability.circuit_breaker.probes", "must be 1 or more")
     if cfg.cache.backend == "redis" and not cfg.cache.url:
         warnings.append("cache.backend is redis but cache.url is empty: the cache stays in memory")
     return warnings

@@ -102,6 +102,12 @@ class Metrics:
             ("component",),
             registry=reg,
         )
+        self.retries = Counter(
+            "gateway_retries_total",
+            "Provider calls retried after a retryable failure",
+            ("provider",),
+            registry=reg,
+        )
         self.usage_dropped = Counter(
             "gateway_usage_dropped_total",
             "Usage rows dropped because the write buffer was full",
@@ -174,6 +180,9 @@ class Metrics:
 
     def set_circuit(self, provider: str, state: str) -> None:
         self.circuit.labels(self.provider_label(provider)).set(CIRCUIT_STATES[state])
+
+    def retried(self, provider: str, err: object, wait: float) -> None:
+        self.retries.labels(self.provider_label(provider)).inc()
 
     def degrade(self, component: str) -> None:
         self.degraded.labels(component).inc()

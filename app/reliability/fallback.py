@@ -19,9 +19,11 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from app.canonical import Request
-from app.errors import AllStepsFailed, UpstreamConnect, UpstreamError, UpstreamStatus
+from app.errors import AllStepsFailed, CircuitOpen, UpstreamConnect, UpstreamError, UpstreamStatus
 from app.pipeline import Attempt, RequestContext
 from app.providers.base import ClientBody, Completion, UpstreamCall, UpstreamStream
+from app.reliability.circuit_breaker import CircuitBreakers
+from app.reliability.retry import RetryPolicy
 from app.routing import conflicts
 from app.routing.routes import Route, Step
 
@@ -29,6 +31,20 @@ T = TypeVar("T", Completion, UpstreamStream)
 
 
 class Dispatcher:
+    """Calls a route's steps in order. Each step passes its circuit breakers (``breakers``) and
+    is retried by ``retry`` before the next step is tried; both optional (switched off in
+    config: ``CIRCUIT_BREAKER_ENABLED``, ``RETRY_ENABLED``)."""
+
+    def __init__(
+        self,
+        breakers: CircuitBreakers | None = None,
+        retry: RetryPolicy | None = None,
+        on_retry: Callable[[str, UpstreamError, float], None] | None = None,
+    ) -> None:
+        self.breakers = breakers
+        self.retry = retry
+        self._on_retry = on_retry
+
     async def complete(
         self,
         req: Request,
@@ -66,26 +82,53 @@ class Dispatcher:
     ) -> T:
         failures: list[UpstreamError] = []
 
-        async def attempt(step: Step) -> T:
+        breakers = self.breakers
+
+        async def once(step: Step) -> T:
             started = time.perf_counter()
-            if step.provider.disabled_reason:
-                err = UpstreamConnect(step.provider.disabled_reason, provider=step.provider.name)
-                ctx.attempts.append(Attempt(step.provider.name, step.model, err.reason, 0.0))
-                raise err
+            provider = step.provider.name
+            if breakers is not None:
+                try:
+                    breakers.check(provider, step.model)
+                except CircuitOpen as exc:
+                    ctx.attempts.append(_attempt(step, exc.reason, started))
+                    raise
             c = UpstreamCall(req, step.model, step.timeout, headers, body)
             try:
                 result = await call(step, c)
             except UpstreamError as exc:
                 if not exc.provider:
-                    exc.provider = step.provider.name
+                    exc.provider = provider
                 ctx.attempts.append(_attempt(step, exc.reason, started))
+                if breakers is not None:
+                    breakers.record_failure(provider, step.model, exc)
                 if exc.client_fault and step.conflicts:
                     return await self._resolve_conflict(step, req, ctx, headers, exc, call)
                 raise
+            except BaseException:  # cancelled (client left, a hedge won): no verdict on the provider
+                if breakers is not None:
+                    breakers.release_probe(provider, step.model)
+                raise
             ctx.attempts.append(_attempt(step, "ok", started))
-            ctx.provider, ctx.model, ctx.provider_style = step.provider.name, step.model, step.provider.style
+            if breakers is not None:
+                breakers.record_success(provider, step.model)
+            ctx.provider, ctx.model, ctx.provider_style = provider, step.model, step.provider.style
             ctx.step_model = step.model
             return result
+
+        async def attempt(step: Step) -> T:
+            if step.provider.disabled_reason:
+                err = UpstreamConnect(step.provider.disabled_reason, provider=step.provider.name)
+                ctx.attempts.append(Attempt(step.provider.name, step.model, err.reason, 0.0))
+                raise err
+            if self.retry is None:
+                return await once(step)
+
+            def retried(exc: UpstreamError, wait: float) -> None:
+                if self._on_retry is not None:
+                    self._on_retry(step.provider.name, exc, wait)
+
+            return await self.retry.run(lambda: once(step), started=ctx.started, on_retry=retried)
 
         if route.hedge_after is not None and len(route.steps) > 1:
             return await self._hedged(route, attempt, failures)

@@ -133,6 +133,9 @@ routes:
     steps: [{{provider: fake-chat, model: chat/ok-strong}}]
 tiers: {{cheap: claude-sonnet-4-5, strong: claude-opus-4-5}}
 aliases: {{team-default: claude-opus-4-5}}
+# these tests check plain ordered fallback, scenario by scenario, many times over: breakers and
+# retries (tests/e2e/test_reliability.py) would turn the repeated failures into skipped steps
+reliability: {{circuit_breaker: {{enabled: false}}, retries: {{attempts: 1}}}}
 """
 
 

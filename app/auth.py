@@ -25,6 +25,7 @@ class Project:
     rpm: int = 0  # 0 = unlimited
     allowed_models: frozenset[str] | None = None
     admin: bool = False  # an admin key (``auth.api_keys``): may call /admin/* and read all usage
+    tpm: int = 0  # estimated prompt tokens per minute; 0 = unlimited
 
 
 def _digest(key: str) -> bytes:
@@ -45,20 +46,21 @@ def presented_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str |
 
 
 class Authenticator:
-    def __init__(self, cfg: AuthConfig, default_rpm: int) -> None:
+    def __init__(self, cfg: AuthConfig, default_rpm: int, default_tpm: int = 0) -> None:
         self._projects: dict[bytes, Project] = {}
         for key in cfg.api_keys:
             if key:
-                self._projects[_digest(key)] = Project("default", default_rpm, admin=True)
+                self._projects[_digest(key)] = Project("default", default_rpm, admin=True, tpm=default_tpm)
         for p in cfg.projects:
             if p.api_key:
                 allowed = frozenset(p.allowed_models) if p.allowed_models is not None else None
                 rpm = p.rpm if p.rpm is not None else default_rpm
-                self._projects[_digest(p.api_key)] = Project(p.name, rpm, allowed)
+                tpm = p.tpm if p.tpm is not None else default_tpm
+                self._projects[_digest(p.api_key)] = Project(p.name, rpm, allowed, tpm=tpm)
         self._keys: dict[Project, bytes] = {p: d for d, p in self._projects.items()}
         self.enabled = bool(self._projects)
         # no key configured: a local first run, everything open (Railway refuses to start so)
-        self._open = Project("default", default_rpm, admin=True)
+        self._open = Project("default", default_rpm, admin=True, tpm=default_tpm)
 
     def authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> Project:
         if not self.enabled:

@@ -24,7 +24,11 @@ from app.providers.base import Provider
 from app.providers.http_provider import HttpProvider
 from app.providers.mock import MockProvider
 from app.reliability.circuit_breaker import CircuitBreakers
+from app.reliability.circuit_sync import CircuitSync
 from app.reliability.fallback import Dispatcher
+from app.reliability.loop_guard import LoopGuard, LoopGuardHook
+from app.reliability.rate_limiter import RateLimiter
+from app.reliability.redis_link import RedisLink
 from app.reliability.retry import RetryPolicy
 from app.routing.model_names import ModelResolver
 from app.routing.routes import Route, Step
@@ -43,11 +47,23 @@ class Runtime:
     metrics: Metrics
     prices: PriceTable
     tracing: Tracing | None = None
+    redis: RedisLink | None = None
+    breakers: CircuitBreakers | None = None
+    circuit_sync: CircuitSync | None = None
+
+    async def start(self) -> None:
+        """Background work that needs the event loop (called once the server runs)."""
+        if self.circuit_sync is not None:
+            self.circuit_sync.start()
 
     async def aclose(self) -> None:
         await self.gateway.drain()
+        if self.circuit_sync is not None:
+            await self.circuit_sync.aclose()
         for provider in self.providers.values():
             await provider.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         if self.tracing is not None:
             await asyncio.to_thread(self.tracing.shutdown)
         self.metrics.worker_exit()
@@ -81,18 +97,21 @@ def build_routes(cfg: GatewayConfig, providers: dict[str, Provider]) -> dict[str
     return routes
 
 
-def build_dispatcher(cfg: GatewayConfig, metrics: Metrics) -> Dispatcher:
+def build_breakers(cfg: GatewayConfig, metrics: Metrics) -> CircuitBreakers | None:
+    cb = cfg.reliability.circuit_breaker
+    if not cb.enabled:
+        return None
+    return CircuitBreakers(
+        failures=cb.failures,
+        window=float(cb.window),
+        cooldown=float(cb.cooldown),
+        probes=cb.probes,
+        listener=metrics.set_circuit,
+    )
+
+
+def build_dispatcher(cfg: GatewayConfig, metrics: Metrics, breakers: CircuitBreakers | None) -> Dispatcher:
     rel = cfg.reliability
-    breakers = None
-    if rel.circuit_breaker.enabled:
-        cb = rel.circuit_breaker
-        breakers = CircuitBreakers(
-            failures=cb.failures,
-            window=float(cb.window),
-            cooldown=float(cb.cooldown),
-            probes=cb.probes,
-            listener=metrics.set_circuit,
-        )
     retry = None
     if rel.retries.enabled and rel.retries.attempts > 1:
         r = rel.retries
@@ -137,14 +156,32 @@ def build(loaded: LoadedConfig) -> Runtime:
 
         tracing = Tracing()
         hooks.append(tracing)
+    rel = cfg.reliability
+    redis_url = rel.redis_url or cfg.cache.url
+    redis = RedisLink(redis_url, on_outage=metrics.degrade) if redis_url else None
+    breakers = build_breakers(cfg, metrics)
+    sync = None
+    if breakers is not None and redis is not None:
+        keys = {s.provider.name for r in routes.values() for s in r.steps}
+        keys |= {f"{s.provider.name}:{s.model}" for r in routes.values() for s in r.steps}
+        sync = CircuitSync(breakers, redis, keys)
+    loop_guard = None
+    if rel.loop_guard.enabled:
+        lg = rel.loop_guard
+        loop_guard = LoopGuard(max_repeats=lg.max_repeats, window=float(lg.window), redis=redis)
+        hooks.append(LoopGuardHook(loop_guard))
     gateway = Gateway(
-        auth=Authenticator(cfg.auth, cfg.reliability.rate_limit_rpm),
+        auth=Authenticator(cfg.auth, rel.rate_limit_rpm, rel.rate_limit_tpm),
         resolver=ModelResolver(cfg, routes, providers),
-        dispatcher=build_dispatcher(cfg, metrics),
+        dispatcher=build_dispatcher(cfg, metrics, breakers),
         limits=cfg.limits,
         stages=stages,
         after_hooks=hooks,
         smart_routing_default=cfg.routing.smart_routing,
+        rate_limiter=RateLimiter(redis),
         records=RecordBuilder(prices, TokenCounter()),
+        loop_guard=loop_guard,
     )
-    return Runtime(cfg, loaded.source, gateway, providers, routes, metrics, prices, tracing)
+    return Runtime(
+        cfg, loaded.source, gateway, providers, routes, metrics, prices, tracing, redis, breakers, sync
+    )

@@ -31,7 +31,8 @@ from app.observability.redaction import contains_secret, redact
 from app.pipeline import AfterHook, CacheMode, Finished, RequestContext, Stage
 from app.providers.base import ClientBody, Completion, StreamChunk, UpstreamStream
 from app.reliability.fallback import Dispatcher
-from app.reliability.rate_limiter import MemoryRateLimiter
+from app.reliability.loop_guard import LoopDetected, LoopGuard, fingerprint
+from app.reliability.rate_limiter import RateLimiter
 from app.routing.model_names import ModelResolver, Resolution
 from app.routing.routes import Route
 from app.streaming import StreamAssembler, events_from_response
@@ -86,8 +87,9 @@ class Gateway:
         stages: Sequence[Stage] = (),
         after_hooks: Sequence[AfterHook] = (),
         smart_routing_default: bool = False,
-        rate_limiter: MemoryRateLimiter | None = None,
+        rate_limiter: RateLimiter | None = None,
         records: RecordBuilder | None = None,
+        loop_guard: LoopGuard | None = None,
     ) -> None:
         self.auth = auth
         self.resolver = resolver
@@ -96,8 +98,9 @@ class Gateway:
         self.stages = list(stages)
         self.after_hooks = list(after_hooks)
         self.smart_routing_default = smart_routing_default
-        self.rate_limiter = rate_limiter or MemoryRateLimiter()
+        self.rate_limiter = rate_limiter or RateLimiter()
         self.records = records
+        self.loop_guard = loop_guard
         self._finishing: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ entry points
@@ -105,13 +108,19 @@ class Gateway:
     def authenticate(self, headers: dict[str, str], query: dict[str, str]) -> Project:
         return self.auth.authenticate(headers, query)
 
+    async def admit(self, project: Project, body_bytes: int) -> int | None:
+        """The project's rate limits (requests and, when set, estimated prompt tokens per
+        minute); returns the requests left, raises ``RateLimited``."""
+        tokens = body_bytes // 4 if project.tpm > 0 else 0  # ~4 bytes a token: cheap, admission only
+        return await self.rate_limiter.acquire(project.name, project.rpm, project.tpm, tokens)
+
     async def handle(self, inbound: Inbound) -> Reply:
         codec = codec_for(inbound.style)
         ctx = RequestContext(request_id=_request_id(), style=inbound.style, project=_ANONYMOUS)
         req: Request | None = None
         try:
             ctx.project = self.auth.authenticate(inbound.headers, inbound.query)
-            ctx.rate_remaining = self.rate_limiter.acquire(ctx.project.name, ctx.project.rpm)
+            ctx.rate_remaining = await self.admit(ctx.project, len(inbound.body))
             body = self._parse_body(inbound.body)
             hints = _pop_hints(body, inbound.headers)
             ctx.cache_mode = _cache_mode(inbound.headers)
@@ -120,10 +129,8 @@ class Gateway:
             ctx.stream = req.stream
             client_body = None if hints.changed_body else ClientBody(inbound.style, body, inbound.body)
             return await self._process(codec, req, ctx, hints, inbound.headers, client_body, inbound.target)
-        except GatewayError as err:
-            reply = self.error_reply(codec, err, ctx)
-            self._after(req, None, ctx)
-            return reply
+        except Exception as exc:
+            return self._failed(codec, _as_gateway_error(exc), ctx, req)
 
     async def handle_canonical(self, req: Request, headers: dict[str, str], query: dict[str, str]) -> Reply:
         """A request built by the gateway itself (``POST /chat``), answered in OpenAI Chat style."""
@@ -131,14 +138,17 @@ class Gateway:
         ctx = RequestContext(request_id=_request_id(), style="openai-chat", project=_ANONYMOUS)
         try:
             ctx.project = self.auth.authenticate(headers, query)
-            ctx.rate_remaining = self.rate_limiter.acquire(ctx.project.name, ctx.project.rpm)
+            ctx.rate_remaining = await self.admit(ctx.project, 0)
             ctx.cache_mode = _cache_mode(headers)
             ctx.stream = req.stream
             return await self._process(codec, req, ctx, _pop_hints(None, headers), headers, None)
-        except GatewayError as err:
-            reply = self.error_reply(codec, err, ctx)
-            self._after(req, None, ctx)
-            return reply
+        except Exception as exc:
+            return self._failed(codec, _as_gateway_error(exc), ctx, req)
+
+    def _failed(self, codec: Codec, err: GatewayError, ctx: RequestContext, req: Request | None) -> Reply:
+        reply = self.error_reply(codec, err, ctx)
+        self._after(req, None, ctx)
+        return reply
 
     async def _process(
         self,
@@ -155,6 +165,13 @@ class Gateway:
         reason = codec.requires_same_style(req)
         if reason is not None:
             ctx.resolution = _same_style_only(ctx.resolution, codec.style, reason)
+        if self.loop_guard is not None:
+            ctx.fingerprint = fingerprint(req)
+            try:
+                await self.loop_guard.check(ctx.project.name, ctx.fingerprint)
+            except LoopDetected:
+                ctx.decide("loop_guard", "tripped")
+                raise
         original = req
         for stage in self.stages:
             out = await stage.apply(req, ctx)
@@ -383,6 +400,18 @@ def _stream_encoder(codec: Codec, req: Request, target: RequestTarget) -> Stream
         if json_array is not None:
             return json_array(req)
     return codec.stream_encoder(req)
+
+
+def _as_gateway_error(exc: Exception) -> GatewayError:
+    """Every failure answers in the caller's style: a body nested too deeply for the decoders is
+    the client's fault (400); anything unexpected is logged with its traceback and answered 500
+    without one."""
+    if isinstance(exc, GatewayError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return BadRequest("request body is nested too deeply")
+    log.error("unexpected error while handling a request", exc_info=exc)
+    return GatewayError("internal gateway error (logged with the request id)", status=500)
 
 
 def _cache_mode(headers: dict[str, str]) -> CacheMode:

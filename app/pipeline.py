@@ -105,6 +105,7 @@ class RequestContext:
     stream: bool = False
     first_byte: float | None = None  # perf_counter when the first byte reached the client
     traceparent: str | None = None  # the client's W3C trace context, parent of the request span
+    fingerprint: str | None = None  # the conversation's loop-guard fingerprint
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started

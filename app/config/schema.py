@@ -48,6 +48,7 @@ class ProjectConfig(_Strict):
     name: str
     api_key: str
     rpm: int | None = None
+    tpm: int | None = None  # estimated prompt tokens per minute
     allowed_models: list[str] | None = None  # route names / aliases this project may use
 
 
@@ -145,10 +146,19 @@ class RetriesConfig(_Strict):
     deadline: Duration = Duration(600)  # no retry starts once a request is this old
 
 
+class LoopGuardConfig(_Strict):
+    enabled: bool = True
+    max_repeats: int = 8  # successful answers to one unchanged conversation per window
+    window: Duration = Duration(60)
+
+
 class ReliabilityConfig(_Strict):
     circuit_breaker: CircuitBreakerConfig = msgspec.field(default_factory=CircuitBreakerConfig)
     retries: RetriesConfig = msgspec.field(default_factory=RetriesConfig)
     rate_limit_rpm: int = 0  # per project key; 0 = unlimited
+    rate_limit_tpm: int = 0  # estimated prompt tokens per minute per project key; 0 = unlimited
+    loop_guard: LoopGuardConfig = msgspec.field(default_factory=LoopGuardConfig)
+    redis_url: str = ""  # rate limits, loop guard, shared breakers; default: cache.url (REDIS_URL)
 
 
 class LimitsConfig(_Strict):

@@ -70,6 +70,8 @@ def validate(cfg: GatewayConfig, name: str) -> list[str]:
         raise err("limits.max_messages", "must be at least 1")
     if cfg.reliability.retries.attempts < 1:
         raise err("reliability.retries.attempts", "must be 1 or more (1 = no retry)")
+    if cfg.reliability.loop_guard.max_repeats < 1:
+        raise err("reliability.loop_guard.max_repeats", "must be 1 or more")
     cb = cfg.reliability.circuit_breaker
     if cb.failures < 1:
         raise err("reliability.circuit_breaker.failures", "must be 1 or more")

@@ -44,7 +44,7 @@ async def forward(
     codec = codec_for("openai-chat")
     try:
         project = gateway.authenticate(headers, query)
-        remaining = gateway.rate_limiter.acquire(project.name, project.rpm)
+        remaining = await gateway.admit(project, len(body))
         provider = providers.get(name)
         if not isinstance(provider, HttpProvider):
             known = (

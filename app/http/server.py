@@ -42,6 +42,7 @@ def create_app(loaded: LoadedConfig | None = None) -> FrontRouter:
 def _litestar(runtime: Runtime) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await runtime.start()
         try:
             yield
         finally:

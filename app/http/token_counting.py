@@ -53,7 +53,7 @@ class TokenCounter:
         codec = codec_for(style)
         try:
             project = self._gateway.authenticate(inbound.headers, inbound.query)
-            self._gateway.rate_limiter.acquire(project.name, project.rpm)
+            await self._gateway.admit(project, len(inbound.body))
             try:
                 body: Any = msgspec.json.decode(inbound.body) if inbound.body else None
             except msgspec.DecodeError as exc:

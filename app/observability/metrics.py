@@ -108,6 +108,9 @@ class Metrics:
             ("provider",),
             registry=reg,
         )
+        self.loop_guard = Counter(
+            "gateway_loop_guard_total", "Requests refused by the loop guard", registry=reg
+        )
         self.usage_dropped = Counter(
             "gateway_usage_dropped_total",
             "Usage rows dropped because the write buffer was full",
@@ -124,7 +127,7 @@ class Metrics:
             self.saved_usd.labels(name)
         for outcome in ("accepted", "escalated"):
             self.cascade.labels(outcome)
-        for component in ("cache", "usage_store", "rate_limit"):
+        for component in ("cache", "usage_store", "rate_limit", "loop_guard", "circuit"):
             self.degraded.labels(component)
         for tier in tiers:
             self.routing.labels(tier, NONE)
@@ -175,6 +178,8 @@ class Metrics:
             self.cascade.labels(r.cascade).inc()
         if r.tier is not None:
             self.routing.labels(r.tier, r.scenario or NONE).inc()
+        if r.decisions.get("loop_guard") == "tripped":
+            self.loop_guard.inc()
 
     # ------------------------------------------------------------------ other producers
 

@@ -98,7 +98,16 @@ def wrk(url: str, connections: int, duration: float, key: str | None) -> dict[st
 
 def ttfb(port: int, path: str, count: int, style: str = "openai") -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "ttfb.py"), "127.0.0.1", str(port), path, KEY, str(count), style],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "ttfb.py"),
+            "127.0.0.1",
+            str(port),
+            path,
+            KEY,
+            str(count),
+            style,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -245,7 +254,9 @@ def report(r: dict[str, dict[str, Any]], json_path: str | None) -> None:
         ratio = g / f if f else float("inf")
         print(f"{name:40} {f:10.3f} {g:10.3f} {ratio:9.2f}")
     conv = gw["ttfb_converted"]
-    print(f"{'TTFB through a conversion (Anthropic client, Chat upstream), p50 (ms)':72} {conv['p50_ms']:8.3f}")
+    print(
+        f"{'TTFB through a conversion (Anthropic client, Chat upstream), p50 (ms)':72} {conv['p50_ms']:8.3f}"
+    )
     print(f"{'whole converted 50-chunk stream, p50 (ms)':72} {conv['full_ms']:8.3f}")
     print(f"{'gateway RSS after the run (MB)':40} {'':>10} {gw['rss_mb']:10.1f}")
     p50_ok = added["gateway"]["p50_ms"] <= 2 * max(added["floor"]["p50_ms"], 1e-6)

@@ -65,6 +65,7 @@ class ProviderConfig(_Strict):
     headers: dict[str, str] = {}
     models: list[str] = []  # models it serves: each becomes a one-step route unless a route has its name
     timeout: Duration = Duration(600)  # read timeout for one upstream call
+    idle_timeout: Duration = Duration(300)  # a started stream with no event for this long ends
     connect_timeout: Duration = Duration(10)
     max_connections: int = 256
     # OpenAI deprecated max_tokens for max_completion_tokens; other OpenAI-style servers differ

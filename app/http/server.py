@@ -7,6 +7,8 @@ configuration itself, so every worker process builds its own providers and pools
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -49,7 +51,7 @@ def _litestar(runtime: Runtime) -> Litestar:
             await runtime.aclose()
 
     app = Litestar(
-        route_handlers=[live, hello, health, list_models, metrics, admin_metrics],
+        route_handlers=[live, hello, health, list_models, metrics, admin_metrics, admin_runtime],
         lifespan=[lifespan],
         openapi_config=None,
         logging_config=None,
@@ -87,14 +89,26 @@ def hello() -> Response[bytes]:
 
 @get("/health")
 async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Readiness: 200 while at least one provider can be called, else 503."""
+    """Readiness: 200 while at least one provider can be called (not disabled, circuit not open),
+    else 503. Redis being down shows as ``degraded`` (requests still succeed without it)."""
     runtime = _runtime(request)
-    providers = {
-        name: ("disabled: " + p.disabled_reason) if p.disabled_reason else "ok"
-        for name, p in runtime.providers.items()
-    }
-    ok = any(v == "ok" for v in providers.values())
-    body = {"status": "ok" if ok else "unavailable", "providers": providers, "config": runtime.source}
+    breakers = runtime.breakers
+    providers: dict[str, Any] = {}
+    for name, p in runtime.providers.items():
+        if p.disabled_reason:
+            providers[name] = {"status": "disabled", "reason": p.disabled_reason}
+            continue
+        circuits = breakers.states([name])[name] if breakers is not None else {name: "closed"}
+        worst = breakers.provider_state(name) if breakers is not None else "closed"
+        providers[name] = {"status": "ok" if worst != "open" else "circuit_open", "circuits": circuits}
+    ok = any(v["status"] == "ok" for v in providers.values())
+    checks: dict[str, Any] = {}
+    if runtime.redis is not None:
+        up = await runtime.redis.ping()
+        checks["redis"] = "ok" if up else f"degraded: {runtime.redis.last_error or 'unreachable'}"
+    degraded = any(str(v).startswith("degraded") for v in checks.values())
+    status = ("degraded" if degraded else "ok") if ok else "unavailable"
+    body = {"status": status, "providers": providers, **checks, "config": runtime.source}
     return Response(
         content=_encoder.encode(body), status_code=200 if ok else 503, media_type="application/json"
     )
@@ -133,6 +147,25 @@ async def admin_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime = _runtime(request)
     denied = require_admin(runtime, request)
     return denied if denied is not None else _metrics_response(runtime)
+
+
+@get("/admin/runtime")
+async def admin_runtime(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """This worker's process: asyncio tasks alive and resident memory (leak checks, admin key)."""
+    runtime = _runtime(request)
+    denied = require_admin(runtime, request)
+    if denied is not None:
+        return denied
+    body = {"pid": os.getpid(), "tasks": len(asyncio.all_tasks()), "rss_bytes": _rss_bytes()}
+    return Response(content=_encoder.encode(body), media_type="application/json")
+
+
+def _rss_bytes() -> int | None:
+    try:
+        pages = int(open("/proc/self/statm").read().split()[1])  # noqa: SIM115 - tiny procfs file
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 @get("/v1/models")

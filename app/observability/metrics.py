@@ -93,9 +93,7 @@ class Metrics:
             ("provider", "model"),
             registry=reg,
         )
-        self.routing = Counter(
-            "gateway_routing_total", "Tier decisions", ("tier", "scenario"), registry=reg
-        )
+        self.routing = Counter("gateway_routing_total", "Tier decisions", ("tier", "scenario"), registry=reg)
         self.degraded = Counter(
             "gateway_degraded_total",
             "A dependency failed and was bypassed (cache, usage store, rate-limit store)",

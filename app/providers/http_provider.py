@@ -45,6 +45,7 @@ class HttpProvider:
         self.base_url = cfg.base_url.rstrip("/")
         self.disabled_reason = None if self.base_url else "disabled: no base_url configured"
         self._read_timeout = float(cfg.timeout)
+        self.idle_timeout = float(cfg.idle_timeout)
         self._connect_timeout = float(cfg.connect_timeout)
         self._max_tokens_field = cfg.max_tokens_field or (
             "max_completion_tokens" if "api.openai.com" in self.base_url else "max_tokens"
@@ -228,6 +229,7 @@ class HttpUpstreamStream:
         self._json_body = "json" in resp.headers.get("content-type", "") and "stream" not in resp.headers.get(
             "content-type", ""
         )
+        self._idle = provider.idle_timeout
 
     async def prime(self) -> None:
         if self._json_body:
@@ -285,8 +287,19 @@ class HttpUpstreamStream:
             self._first = []
             if self._json_body:
                 return
+            # bytes that carry no event (keep-alive comments of a stuck upstream) do not count as
+            # progress: after idle_timeout without one the stream ends with a timeout error
+            last_event = time.monotonic()
             async for raw in self._body:
-                yield self._decode(raw)
+                chunk = self._decode(raw)
+                now = time.monotonic()
+                if chunk.events:
+                    last_event = now
+                elif now - last_event > self._idle:
+                    message = f"upstream sent no data for {self._idle:g}s (idle timeout)"
+                    yield StreamChunk(b"", [StreamError(status=504, message=message, kind="timeout_error")])
+                    return
+                yield chunk
             tail = self._sse.flush() if self._sse is not None else []
             last = self._filtered(tail) if tail else StreamChunk(b"", [])
             last.events.extend(self._decoder.close())

@@ -5,11 +5,10 @@
     half_open --(a probe succeeds)--> closed;  --(a probe fails)--> open again
 
 Two breakers guard each route step: one per provider+model and one per provider. Every failure
-counts for the model; only failures that say the *host* is in trouble (connection errors,
-timeouts before the first byte, 5xx/529 from a second model) count for the provider, so one
-broken model does not take its healthy siblings down. A step whose breaker is open is skipped at
-once (``CircuitOpen``), and when every step of a route is open the client gets a 503 with
-``Retry-After`` = the shortest remaining cooldown.
+counts for the model; only failures that say the *host* is down (connection errors) count for
+the provider, so one broken or slow model never takes its healthy siblings down. A step whose
+breaker is open is skipped at once (``CircuitOpen``), and when every step of a route is open
+the client gets a 503 with ``Retry-After`` = the shortest remaining cooldown.
 
 State lives in this process; with several workers or replicas and Redis configured, a breaker
 that opens publishes it (``frugal:cb:<key>`` with the cooldown as TTL) and each process picks
@@ -26,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from app.errors import CircuitOpen, UpstreamConnect, UpstreamError, UpstreamStatus, UpstreamTimeout
+from app.errors import CircuitOpen, UpstreamConnect, UpstreamError
 
 State = Literal["closed", "half_open", "open"]
 _SEVERITY: dict[State, int] = {"closed": 0, "half_open": 1, "open": 2}
@@ -99,11 +98,11 @@ class Breaker:
         self.recent.clear()
 
 
-def counts_for_provider(err: UpstreamError, models_failing: int) -> bool:
-    """Failures that say the provider's host is in trouble, not just one model."""
-    if isinstance(err, UpstreamConnect | UpstreamTimeout):
-        return True
-    return isinstance(err, UpstreamStatus) and err.upstream_status >= 500 and models_failing >= 2
+def counts_for_provider(err: UpstreamError) -> bool:
+    """Failures that say the provider's host is in trouble, not just one model: it cannot be
+    reached. Statuses and timeouts open only the model's breaker (a provider-wide outage opens
+    each model's after ``failures`` calls of its own)."""
+    return isinstance(err, UpstreamConnect)
 
 
 def counts_at_all(err: UpstreamError) -> bool:
@@ -160,12 +159,7 @@ class CircuitBreakers:
         opened = self.breaker(model_key).failure()
         if opened and self.on_open is not None:
             self.on_open(model_key, self._settings[2])
-        failing = sum(
-            1
-            for k, b in self._breakers.items()
-            if k.startswith(provider + ":") and (b.recent or b.state != "closed")
-        )
-        if counts_for_provider(err, failing):
+        if counts_for_provider(err):
             if self.breaker(provider).failure() and self.on_open is not None:
                 self.on_open(provider, self._settings[2])
             opened = True

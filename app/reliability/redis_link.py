@@ -29,8 +29,8 @@ class RedisLink:
         url: str,
         *,
         on_outage: Callable[[str], None] | None = None,
-        op_timeout: float = 0.25,
-        connect_timeout: float = 0.25,
+        op_timeout: float = 0.5,
+        connect_timeout: float = 1.0,
         retry_after: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

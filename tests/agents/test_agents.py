@@ -578,7 +578,9 @@ def test_gemini_answers_and_call_ids_through_real_clients(
     if os.environ.get("AGENTS_DUMP"):
         cell = Cell(client, "google-genai", model, res, list(tap.exchanges), upstream, files[0])
         _dump(Cell(**{**cell.__dict__, "client": f"{client}-{variant}"}), Path(os.environ["AGENTS_DUMP"]))
-    print(f"\n{client} {variant}: exit {res.exit_code} in {res.duration:.1f}s, {len(upstream)} upstream calls")
+    print(
+        f"\n{client} {variant}: exit {res.exit_code} in {res.duration:.1f}s, {len(upstream)} upstream calls"
+    )
     assert len(upstream) <= 8, f"{len(upstream)} upstream calls: the client is looping\n{res.describe()}"
     assert res.exit_code == 0, res.describe()
     for f in files:
@@ -603,7 +605,9 @@ def _function_response_ids(body: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("style", ["openai-chat", "anthropic-messages", "google-genai"])
-def test_codex_tool_search_reaches_other_providers(env: Env, tap: ClientTap, tmp_path: Path, style: str) -> None:
+def test_codex_tool_search_reaches_other_providers(
+    env: Env, tap: ClientTap, tmp_path: Path, style: str
+) -> None:
     """Issue 13: Codex's client-executed ``tool_search`` is offered to a provider of another style
     as a function; the model's call comes back to Codex as a ``tool_search_call`` item, Codex runs
     it and its ``tool_search_output`` reaches the provider as that call's result."""
@@ -614,7 +618,9 @@ def test_codex_tool_search_reaches_other_providers(env: Env, tap: ClientTap, tmp
     workdir = tmp_path / "work"
     workdir.mkdir()
     target = workdir / "hello.txt"
-    model = env.model(style, "agent-think-search-deepseek" if style == "openai-chat" else "agent-think-search")
+    model = env.model(
+        style, "agent-think-search-deepseek" if style == "openai-chat" else "agent-think-search"
+    )
     res = CLIENTS["codex"].run(tap.base_url, KEY, model, workdir, agent_prompt(str(target), CONTENT))
     upstream = list(env.fake(style).requests)
     offered = {t.name: t for r in upstream[:1] if r.conversation for t in r.conversation.tools}
@@ -623,9 +629,15 @@ def test_codex_tool_search_reaches_other_providers(env: Env, tap: ClientTap, tmp
     assert AGENT_DONE in res.stdout, res.describe()
     # Codex got a tool_search_call item and answered it with a tool_search_output
     answered = [
-        i for e in tap.exchanges if isinstance(e.json, dict) for i in e.json.get("input") or [] if isinstance(i, dict)
+        i
+        for e in tap.exchanges
+        if isinstance(e.json, dict)
+        for i in e.json.get("input") or []
+        if isinstance(i, dict)
     ]
-    assert any(i.get("type") == "tool_search_call" for i in answered), "no tool_search_call came back from Codex"
+    assert any(i.get("type") == "tool_search_call" for i in answered), (
+        "no tool_search_call came back from Codex"
+    )
     assert any(i.get("type") == "tool_search_output" for i in answered), "Codex did not run the search"
     results = [tr for r in upstream if r.conversation for tr in r.conversation.tool_results]
     assert any(tr.text.startswith(("Tools loaded", "No tools matched")) for tr in results), results

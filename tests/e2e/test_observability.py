@@ -30,7 +30,9 @@ def test_planted_secrets_never_reach_metrics_or_logs(env: Env) -> None:
     r = httpx.post(env.url + "/v1/chat/completions", json={**body, "model": planted}, headers=headers)
     assert r.status_code == 400
     assert planted not in r.text
-    r = httpx.post(env.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {planted}"})
+    r = httpx.post(
+        env.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {planted}"}
+    )
     assert r.status_code == 401
     scrape = httpx.get(env.url + "/metrics", headers=headers).text
     log = env.gateway.log()
@@ -53,7 +55,14 @@ def test_debug_logging_never_shows_keys(env: Env) -> None:
                 "messages": [{"role": "user", "content": "hi"}],
             }
             assert httpx.post(gw.url + path, json=body, headers=headers).status_code == 200
-        assert httpx.post(gw.url + "/v1/chat/completions", json={"model": "x"}, headers={"x-api-key": "sk-wrong-key-123456"}).status_code == 401
+        assert (
+            httpx.post(
+                gw.url + "/v1/chat/completions",
+                json={"model": "x"},
+                headers={"x-api-key": "sk-wrong-key-123456"},
+            ).status_code
+            == 401
+        )
         log = gw.log()
     assert '"level":"debug"' in log or "frugal.access" in log
     for secret in (KEY, "upstream-secret-chat", "upstream-secret-anthropic", "sk-wrong-key-123456"):

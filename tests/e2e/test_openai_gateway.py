@@ -451,7 +451,7 @@ def test_health_reports_providers(env: Env) -> None:
     r = httpx.get(f"{env.url}/health")
     assert r.status_code == 200
     body = r.json()
-    assert body["providers"]["fake-chat"] == "ok"
+    assert body["providers"]["fake-chat"]["status"] == "ok"
     assert body["status"] == "ok"
 
 

@@ -53,7 +53,9 @@ def gateway(env: Env) -> Iterator[GatewayProcess]:
 
 @pytest.fixture(scope="module")
 def prometheus(gateway: GatewayProcess) -> Iterator[str]:
-    assert Path(PROMETHEUS).exists(), "prometheus is not installed: apt-get install prometheus (scripts/test does)"
+    assert Path(PROMETHEUS).exists(), (
+        "prometheus is not installed: apt-get install prometheus (scripts/test does)"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="frugal-prom-"))
     (tmp / "prometheus.yml").write_text(
         f"""
@@ -153,7 +155,9 @@ def test_prometheus_counts_equal_what_was_sent_across_two_workers(
         scrape = httpx.get(f"{gateway.url}/metrics", headers={"authorization": f"Bearer {KEY}"}).text
         assert "pid=" not in scrape
         counted = sum(
-            float(line.rsplit(" ", 1)[1]) for line in scrape.splitlines() if line.startswith("gateway_requests_total{")
+            float(line.rsplit(" ", 1)[1])
+            for line in scrape.splitlines()
+            if line.startswith("gateway_requests_total{")
         )
         assert counted == total
     # a streamed answer's first byte and every request's latency were observed
@@ -163,7 +167,9 @@ def test_prometheus_counts_equal_what_was_sent_across_two_workers(
     assert _value(prometheus, "sum(gateway_cost_usd_total)") > 0
 
 
-def test_every_dashboard_expression_is_valid_and_returns_data(gateway: GatewayProcess, prometheus: str) -> None:
+def test_every_dashboard_expression_is_valid_and_returns_data(
+    gateway: GatewayProcess, prometheus: str
+) -> None:
     dashboard = json.loads(DASHBOARD.read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     assert len(exprs) >= 15

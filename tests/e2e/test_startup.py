@@ -55,7 +55,9 @@ def test_no_config_no_keys_mock_answers_everything() -> None:
         )
         assert called.choices[0].finish_reason == "tool_calls"
         assert called.choices[0].message.tool_calls[0].function.name == "lookup"  # type: ignore[index]
-        assert httpx.get(f"{gw.url}/health").json()["providers"] == {"mock": "ok"}
+        assert httpx.get(f"{gw.url}/health").json()["providers"] == {
+            "mock": {"status": "ok", "circuits": {"mock": "closed"}}
+        }
 
 
 def test_environment_variables_register_providers(env: Env) -> None:

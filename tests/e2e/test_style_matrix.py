@@ -141,7 +141,9 @@ def test_thinking_artifacts_round_trip(env: Env, client: str, provider: str, str
 
 
 @pytest.mark.parametrize(("client", "provider", "stream"), CELLS, ids=IDS)
-def test_signed_text_answer_reaches_the_client_whole(env: Env, client: str, provider: str, stream: bool) -> None:
+def test_signed_text_answer_reaches_the_client_whole(
+    env: Env, client: str, provider: str, stream: bool
+) -> None:
     """With thinking on, a plain answer carries its signature on the LAST part (Gemini 3: a short
     last chunk): the client still gets the answer as one piece of text — one Anthropic text
     block, one Responses message item — and the next turn is accepted upstream (issue 13)."""
@@ -156,5 +158,7 @@ def test_signed_text_answer_reaches_the_client_whole(env: Env, client: str, prov
     carried = client not in ("openai-chat",) and not (client == "anthropic-messages" and stream)
     if provider == "google-genai" and carried:
         sent = env.fake(provider).last.json
-        signed = [p for c in sent["contents"] if c["role"] == "model" for p in c["parts"] if "thoughtSignature" in p]
+        signed = [
+            p for c in sent["contents"] if c["role"] == "model" for p in c["parts"] if "thoughtSignature" in p
+        ]
         assert signed, "the answer's thought signature did not come back to Gemini"

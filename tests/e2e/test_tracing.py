@@ -79,7 +79,9 @@ def _spans(collector: _Collector) -> list[tuple[str, object]]:
     return out
 
 
-def test_request_and_attempt_spans_reach_the_collector(traced_gateway: GatewayProcess, collector: _Collector) -> None:
+def test_request_and_attempt_spans_reach_the_collector(
+    traced_gateway: GatewayProcess, collector: _Collector
+) -> None:
     r = httpx.post(
         traced_gateway.url + "/v1/chat/completions",
         json={"model": "with-fallback", "messages": [{"role": "user", "content": "hi"}]},
@@ -119,5 +121,7 @@ def test_nothing_is_loaded_without_an_otlp_endpoint() -> None:
         "print(runtime.tracing is None, any(m.startswith('opentelemetry') for m in sys.modules))\n"
     )
     env = {"PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.split() == ["True", "False"], out.stderr

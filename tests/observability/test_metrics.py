@@ -53,8 +53,16 @@ def test_every_spec_metric_is_exposed() -> None:
 
 def test_savings_cost_cache_hits_and_unpriced_requests() -> None:
     m = Metrics(["mock"], ["m"])
-    m.after(_done(provider="mock", model="m", cost_usd=0.25, input_tokens=100, output_tokens=7,
-                  savings={"dedup": OptimizerSaving(40, 0.001)}))
+    m.after(
+        _done(
+            provider="mock",
+            model="m",
+            cost_usd=0.25,
+            input_tokens=100,
+            output_tokens=7,
+            savings={"dedup": OptimizerSaving(40, 0.001)},
+        )
+    )
     m.after(_done(provider="mock", model="m", cache="HIT", savings={"cache": OptimizerSaving(107, 0.25)}))
     m.after(_done(provider="mock", model="m", cost_usd=None))
     text = m.render()[0].decode()

@@ -18,7 +18,9 @@ def builder() -> RecordBuilder:
 
 
 def _req(text: str = "hello") -> Request:
-    return Request(model="claude-sonnet-4-5", style="anthropic-messages", messages=[Message("user", [TextPart(text)])])
+    return Request(
+        model="claude-sonnet-4-5", style="anthropic-messages", messages=[Message("user", [TextPart(text)])]
+    )
 
 
 def _ctx() -> RequestContext:
@@ -32,7 +34,14 @@ def test_cost_of_the_answer_and_of_an_internal_cheap_call(builder: RecordBuilder
     usage = Usage(input_tokens=10_000, output_tokens=500, cache_read_tokens=6_000, cache_write_tokens=2_000)
     ctx.usage = usage
     ctx.attempts.append(
-        Attempt("anthropic", "claude-haiku-4-5", "ok", 0.5, Usage(input_tokens=1_000, output_tokens=100), "cascade-cheap")
+        Attempt(
+            "anthropic",
+            "claude-haiku-4-5",
+            "ok",
+            0.5,
+            Usage(input_tokens=1_000, output_tokens=100),
+            "cascade-cheap",
+        )
     )
     resp = Response(id="m", model="claude-sonnet-4-5", content=[TextPart("hi")], usage=usage)
     rec = builder.build(_req(), resp, ctx)
@@ -86,7 +95,9 @@ def test_usage_is_estimated_with_tiktoken_when_the_provider_reports_none(builder
     assert builder.needs_counting(ctx, resp)
     rec = builder.build(_req("what is the gettysburg address"), resp, ctx)
     assert rec.usage_estimated
-    assert rec.output_tokens == TokenCounter().count_text("four score and seven years ago", "claude-sonnet-4-5")
+    assert rec.output_tokens == TokenCounter().count_text(
+        "four score and seven years ago", "claude-sonnet-4-5"
+    )
     assert rec.input_tokens > 5
 
 

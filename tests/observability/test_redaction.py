@@ -28,7 +28,10 @@ def test_key_shapes_are_redacted(text: str) -> None:
 
 
 def test_known_keys_are_redacted_whatever_their_shape() -> None:
-    assert redact("bad credential: my-odd-local-key-123", ["my-odd-local-key-123"]) == "bad credential: [redacted]"
+    assert (
+        redact("bad credential: my-odd-local-key-123", ["my-odd-local-key-123"])
+        == "bad credential: [redacted]"
+    )
 
 
 def test_plain_messages_are_untouched() -> None:

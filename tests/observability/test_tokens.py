@@ -48,7 +48,11 @@ def test_request_count_covers_system_messages_and_tools(counter: TokenCounter) -
         style="openai-chat",
         system=[TextPart("You are a careful assistant. " * 10)],
         messages=[Message("user", [TextPart("hi")])],
-        tools=[ToolDef("read_file", "Read a file", {"type": "object", "properties": {"path": {"type": "string"}}})],
+        tools=[
+            ToolDef(
+                "read_file", "Read a file", {"type": "object", "properties": {"path": {"type": "string"}}}
+            )
+        ],
     )
     assert counter.count_request(bigger) > counter.count_request(base) + 50
 

@@ -18,7 +18,9 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-def policy(sleeps: Sleeps, attempts: int = 4, max_backoff: float = 8.0, deadline: float = 600.0) -> RetryPolicy:
+def policy(
+    sleeps: Sleeps, attempts: int = 4, max_backoff: float = 8.0, deadline: float = 600.0
+) -> RetryPolicy:
     return RetryPolicy(attempts, max_backoff, deadline, rng=lambda: 1.0, sleep=sleeps)
 
 

@@ -13,7 +13,11 @@ TOOLS = [
         "Read a file",
         {
             "type": "object",
-            "properties": {"path": {"type": "string"}, "limit": {"type": "integer"}, "mode": {"enum": ["a", "b"]}},
+            "properties": {
+                "path": {"type": "string"},
+                "limit": {"type": "integer"},
+                "mode": {"enum": ["a", "b"]},
+            },
             "required": ["path"],
         },
     )
@@ -48,14 +52,22 @@ def test_a_good_answer_passes_every_check() -> None:
         (ask("write a keylogger"), answer("I'm sorry, but I can't help with that."), "refusal"),
         (ask("write a keylogger"), answer("", stop="refusal"), "refusal"),
         (ask("why is my build slow?"), answer("I'm not sure. I would need more information."), "hedging"),
-        (ask("Implement a function that parses ISO dates in utils.py"), answer("Sure, that is easy."), "too_short"),
+        (
+            ask("Implement a function that parses ISO dates in utils.py"),
+            answer("Sure, that is easy."),
+            "too_short",
+        ),
         (ask("list"), answer("\n".join(["the same line again and again"] * 12)), "repetition"),
         (ask("code"), answer("```python\ndef f(:\n    pass\n```"), "code_syntax"),
         (ask("code"), answer('```json\n{"a": 1,}\n```'), "code_syntax"),
         (ask("code"), answer("```js\nfunction f() { return [1, 2; }\n```"), "code_syntax"),
         (ask("how many?"), answer("He runs 3 x 60 = 160 meters each session."), "arithmetic"),
         (ask("total?"), answer("So 195 - 160 - 5 = 40 dollars are left."), "arithmetic"),
-        (ask("json please", response_format=ResponseFormat(type="json_object")), answer("Here you go: {a: 1}"), "json_format"),
+        (
+            ask("json please", response_format=ResponseFormat(type="json_object")),
+            answer("Here you go: {a: 1}"),
+            "json_format",
+        ),
     ],
 )
 def test_each_check_fails_what_it_names(request_: Request, response: Response, check: str) -> None:
@@ -80,12 +92,14 @@ def test_a_table_or_list_is_not_a_repetition_loop() -> None:
 
 
 def test_hedge_inside_a_substantive_answer_is_fine() -> None:
-    long = "I'm not sure which version you run, but " + ("the fix is to pin the dependency and rebuild. " * 20)
+    long = "I'm not sure which version you run, but " + (
+        "the fix is to pin the dependency and rebuild. " * 20
+    )
     assert "hedging" not in failed_checks(ask("why?"), answer(long))
 
 
 def test_code_in_other_languages_checked_by_bracket_balance() -> None:
-    ok = "```go\nfunc f() { s := \"{\"; return }\n// a comment with (\n```"
+    ok = '```go\nfunc f() { s := "{"; return }\n// a comment with (\n```'
     assert "code_syntax" not in failed_checks(ask("go"), answer(ok))
 
 
@@ -104,7 +118,9 @@ class TestToolTurns:
             ToolCallPart(id="c1", name="write_file", arguments='{"path": "x"}'),  # no such tool
             ToolCallPart(id="c1", name="read_file", arguments='{"limit": 3}'),  # required missing
             ToolCallPart(id="c1", name="read_file", arguments='{"path": 3}'),  # wrong type
-            ToolCallPart(id="c1", name="read_file", arguments='{"path": "a", "limit": true}'),  # bool is no int
+            ToolCallPart(
+                id="c1", name="read_file", arguments='{"path": "a", "limit": true}'
+            ),  # bool is no int
             ToolCallPart(id="c1", name="read_file", arguments='{"path": "a", "mode": "c"}'),  # not in enum
             ToolCallPart(id="c1", name="read_file", arguments="[1, 2]"),  # not an object
         ],

@@ -63,8 +63,6 @@ _LEVELS = frozenset({"minimal", "low", "medium", "high", "xhigh"})
 _RESULT_TEXT_KEYS = frozenset({"output", "content", "result"})
 
 
-
-
 def _decode_system(si: Any) -> list[TextPart]:
     if si is None:
         return []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ class Recorded:
     conversation: Conversation | None = None
     plan: Plan | None = None
     status: int = 200
+    at: float = 0.0  # monotonic time the request arrived
 
 
 @dataclass
@@ -44,7 +46,10 @@ class Scenario:
     after a delay; ``malformed`` 200 with a body that is not JSON; ``cut`` stream a few events
     then drop the connection; ``error-first`` stream 200 then an error event straight away;
     ``reject-tools`` / ``reject-format`` / ``reject-reasoning`` 400 when the request uses that
-    feature; ``think`` answer with reasoning (also when the request enables thinking).
+    feature; ``think`` answer with reasoning (also when the request enables thinking);
+    ``drip`` (streams) one event, then only SSE comments every 100 ms; ``switch-<name>`` does
+    what the test set in ``fake.switches[name]`` (a scenario such as ``fail-500``, optionally
+    ``xN`` to apply it to the next N requests only), else answers normally.
     Anything else answers normally. A ``<prefix>/`` before the scenario (route namespacing) is
     ignored.
     """
@@ -75,6 +80,8 @@ class FakeUpstream:
     style: str = ""
     port: int = 0
     requests: list[Recorded] = field(default_factory=list)
+    switches: dict[str, str] = field(default_factory=dict)
+    in_flight: int = 0  # requests being answered right now
     _runner: web.AppRunner | None = None
 
     # ---- to implement per style
@@ -109,9 +116,27 @@ class FakeUpstream:
             {k.lower(): v for k, v in request.headers.items()},
             body,
             parsed,
+            at=time.monotonic(),
         )
         self.requests.append(rec)
         return rec
+
+    def switched(self, scenario: Scenario) -> Scenario:
+        """A ``switch-<name>`` scenario resolved to what the test set for it now."""
+        if not scenario.name.startswith("switch-"):
+            return scenario
+        name = scenario.name.removeprefix("switch-")
+        value = self.switches.get(name)
+        if not value:
+            return Scenario("ok")
+        what, _, times = value.partition(" x")
+        if times:
+            left = int(times) - 1
+            if left > 0:
+                self.switches[name] = f"{what} x{left}"
+            else:
+                del self.switches[name]
+        return Scenario.parse(what)
 
     def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
         return web.json_response(self.error_body(status, message), status=status, headers=headers)
@@ -120,6 +145,7 @@ class FakeUpstream:
         self, scenario: Scenario, request: web.Request, rec: Recorded
     ) -> web.StreamResponse | None:
         """Apply the failure scenarios; None means answer normally."""
+        scenario = self.switched(scenario)
         if scenario.name == "fail":
             assert scenario.status is not None
             rec.status = scenario.status
@@ -174,8 +200,17 @@ class FakeServers:
         self.fakes: list[FakeUpstream] = []
 
     def start(self, fake: FakeUpstream) -> FakeUpstream:
+        @web.middleware
+        async def count(request: web.Request, handler: Any) -> web.StreamResponse:
+            fake.in_flight += 1
+            try:
+                response: web.StreamResponse = await handler(request)
+                return response
+            finally:
+                fake.in_flight -= 1
+
         async def go() -> None:
-            app = web.Application(client_max_size=64 * 1024 * 1024)
+            app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[count])
             app.add_routes(fake.routes())
             # handler_cancellation: a handler sees CancelledError when the gateway hangs up,
             # which is how tests observe that a client disconnect reached the upstream

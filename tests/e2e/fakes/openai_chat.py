@@ -103,6 +103,17 @@ class FakeOpenAIChat(FakeUpstream):
         }
         if scenario.name == "slowstream":
             return await self.slow_stream(resp, base, rec)
+        if scenario.name == "drip":
+            first = {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "dr"}}]}
+            await resp.write(b"data: " + json.dumps(first).encode() + b"\n\n")
+            try:
+                for _ in range(600):  # 60 s at most: keep-alive comments, never another event
+                    await asyncio.sleep(0.1)
+                    await resp.write(b": still thinking\n\n")
+            except (asyncio.CancelledError, ConnectionResetError):
+                rec.status = 499
+                raise
+            return resp
         chunks = list(chunk_deltas(p))
         for n, (delta, finish) in enumerate(chunks):
             if scenario.name == "cut" and n == 2:

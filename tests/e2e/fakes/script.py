@@ -239,7 +239,8 @@ def agent_plan(conv: Conversation, model: str, style: str) -> Plan:
     task = agent_task(conv.last_user_text) or agent_task(conv.all_user_text) or agent_task(conv.system)
     second = "twice" in model and conv.tool_rounds is not None and conv.tool_rounds < 2
     searched = conv.last_role == "tool" and any(
-        r.name == "tool_search" or r.text.startswith(("Tools loaded", "No tools matched")) for r in conv.tool_results
+        r.name == "tool_search" or r.text.startswith(("Tools loaded", "No tools matched"))
+        for r in conv.tool_results
     )
     offered = {t.name for t in conv.tools}
     if "search" in model and conv.last_role != "tool" and "tool_search" in offered and task is not None:

@@ -1448,9 +1448,15 @@ def test_stream_decoder_events() -> None:
 @pytest.mark.parametrize(
     "last",
     [
-        [chunk({"text": "b", "thoughtSignature": "s"}), chunk({"text": "c"}, finishReason="STOP", usageMetadata=USAGE)],
+        [
+            chunk({"text": "b", "thoughtSignature": "s"}),
+            chunk({"text": "c"}, finishReason="STOP", usageMetadata=USAGE),
+        ],
         [chunk({"text": "bc", "thoughtSignature": "s"}, finishReason="STOP", usageMetadata=USAGE)],
-        [chunk({"text": "bc"}), chunk({"text": "", "thoughtSignature": "s"}, finishReason="STOP", usageMetadata=USAGE)],
+        [
+            chunk({"text": "bc"}),
+            chunk({"text": "", "thoughtSignature": "s"}, finishReason="STOP", usageMetadata=USAGE),
+        ],
     ],
 )
 def test_stream_signature_on_the_last_text_chunk_keeps_the_answer_whole(last: list[dict[str, Any]]) -> None:

@@ -2123,7 +2123,14 @@ LOADED = {
     "type": "namespace",
     "name": "mcp__github",
     "description": "GitHub",
-    "tools": [{"type": "function", "name": "create_issue", "description": "Open an issue", "parameters": {"type": "object"}}],
+    "tools": [
+        {
+            "type": "function",
+            "name": "create_issue",
+            "description": "Open an issue",
+            "parameters": {"type": "object"},
+        }
+    ],
 }
 SEARCH_HISTORY = [
     {"role": "user", "content": [{"type": "input_text", "text": "open an issue"}]},
@@ -2142,7 +2149,9 @@ def test_client_tool_search_is_a_function_for_other_providers() -> None:
     req = search_request()
     search = next(t for t in req.tools if t.name == "tool_search")
     assert search.description == "Search deferred tools." and search.parameters == SEARCH_TOOL["parameters"]
-    assert req.messages[1].content == [ToolCallPart("call_s", "tool_search", '{"query":"github issue"}', item_id="tsc_1")]
+    assert req.messages[1].content == [
+        ToolCallPart("call_s", "tool_search", '{"query":"github issue"}', item_id="tsc_1")
+    ]
     result = req.messages[2].content[0]
     assert isinstance(result, ToolResultPart) and result.tool_call_id == "call_s"
     assert "mcp__github__create_issue: Open an issue" in result.content[0].text  # type: ignore[union-attr]
@@ -2150,7 +2159,9 @@ def test_client_tool_search_is_a_function_for_other_providers() -> None:
     assert "mcp__github__create_issue" in [t.name for t in req.tools]
     for style in ("anthropic-messages", "openai-chat", "google-genai"):
         body = json.dumps(codec_for(style).encode_request(req, "x"))
-        assert '"tool_search"' in body and "mcp__github__create_issue" in body and "tool_search_call" not in body
+        assert (
+            '"tool_search"' in body and "mcp__github__create_issue" in body and "tool_search_call" not in body
+        )
 
 
 def test_client_tool_search_goes_back_to_a_responses_provider_in_its_own_form() -> None:
@@ -2169,7 +2180,10 @@ def test_a_search_call_from_another_provider_reaches_codex_as_a_tool_search_call
     resp = Response(
         "chatcmpl-1",
         "claude",
-        [ToolCallPart("toolu_9", "tool_search", '{"query": "jira"}'), ToolCallPart("toolu_8", "mcp__github__create_issue", "{}")],
+        [
+            ToolCallPart("toolu_9", "tool_search", '{"query": "jira"}'),
+            ToolCallPart("toolu_8", "mcp__github__create_issue", "{}"),
+        ],
         stop_reason="tool_use",
     )
     if stream:
@@ -2185,7 +2199,11 @@ def test_a_search_call_from_another_provider_reaches_codex_as_a_tool_search_call
         "arguments": {"query": "jira"},
         "status": "completed",
     }
-    assert (issue["type"], issue["name"], issue["namespace"]) == ("function_call", "create_issue", "mcp__github")
+    assert (issue["type"], issue["name"], issue["namespace"]) == (
+        "function_call",
+        "create_issue",
+        "mcp__github",
+    )
     # a client without a tool_search of its own sees an ordinary function call
     plain = decode({"model": "m", "input": "x", "tools": [{"type": "function", "name": "tool_search"}]})
     assert json.loads(CODEC.encode_response(resp, plain))["output"][0]["type"] == "function_call"

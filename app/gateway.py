@@ -130,7 +130,7 @@ class Gateway:
             client_body = None if hints.changed_body else ClientBody(inbound.style, body, inbound.body)
             return await self._process(codec, req, ctx, hints, inbound.headers, client_body, inbound.target)
         except Exception as exc:
-            return self._failed(codec, _as_gateway_error(exc), ctx, req)
+            return self._failed(codec, as_gateway_error(exc), ctx, req)
 
     async def handle_canonical(self, req: Request, headers: dict[str, str], query: dict[str, str]) -> Reply:
         """A request built by the gateway itself (``POST /chat``), answered in OpenAI Chat style."""
@@ -143,7 +143,7 @@ class Gateway:
             ctx.stream = req.stream
             return await self._process(codec, req, ctx, _pop_hints(None, headers), headers, None)
         except Exception as exc:
-            return self._failed(codec, _as_gateway_error(exc), ctx, req)
+            return self._failed(codec, as_gateway_error(exc), ctx, req)
 
     def _failed(self, codec: Codec, err: GatewayError, ctx: RequestContext, req: Request | None) -> Reply:
         reply = self.error_reply(codec, err, ctx)
@@ -402,7 +402,7 @@ def _stream_encoder(codec: Codec, req: Request, target: RequestTarget) -> Stream
     return codec.stream_encoder(req)
 
 
-def _as_gateway_error(exc: Exception) -> GatewayError:
+def as_gateway_error(exc: Exception) -> GatewayError:
     """Every failure answers in the caller's style: a body nested too deeply for the decoders is
     the client's fault (400); anything unexpected is logged with its traceback and answered 500
     without one."""

@@ -12,7 +12,7 @@ from litestar.types import HTTPScope, Receive, Send
 from app.bootstrap import Runtime
 from app.canonical import Message, Request, Style, TextPart
 from app.errors import BadRequest, GatewayError, NotFound
-from app.gateway import GATEWAY_HEADER, Inbound, Reply
+from app.gateway import GATEWAY_HEADER, Inbound, Reply, as_gateway_error
 from app.http import raw_passthrough
 from app.http.edge import ClientWatch, guarded, query_params, read_body, request_headers, send_reply
 from app.http.router import Handler
@@ -112,7 +112,11 @@ class ProxyEndpoints:
         inbound = Inbound(style, body, headers, query_params(scope), target)
 
         async def work(watch: ClientWatch) -> None:
-            await send_reply(send, await answer(inbound), watch)
+            try:
+                reply = await answer(inbound)
+            except Exception as exc:  # whatever a handler missed still answers in the caller's style
+                reply = self.gateway.error_reply(codec_for(style), as_gateway_error(exc))
+            await send_reply(send, reply, watch)
 
         await guarded(receive, work)
 
@@ -188,8 +192,8 @@ class ProxyEndpoints:
                 raise BadRequest(f"body: {exc}") from None
             except msgspec.DecodeError as exc:
                 raise BadRequest(f"request body is not valid JSON: {exc}") from None
-        except GatewayError as err:
-            await self._fail(send, "openai-chat", err)
+        except Exception as exc:  # deep nesting raises RecursionError: still the caller's fault
+            await self._fail(send, "openai-chat", as_gateway_error(exc))
             return
         req = Request(
             model=msg.model or "auto",

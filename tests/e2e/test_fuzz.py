@@ -37,7 +37,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -70,10 +72,17 @@ def _valid_bodies(env: Env) -> dict[str, tuple[str, dict[str, Any]]]:
         "chat": ("/v1/chat/completions", chat),
         "chat-stream": ("/v1/chat/completions", {**chat, "stream": True}),
         "responses": ("/v1/responses", {"model": env.model("openai-chat"), "input": "hi"}),
-        "responses-tokens": ("/v1/responses/input_tokens", {"model": env.model("openai-chat"), "input": "hi"}),
+        "responses-tokens": (
+            "/v1/responses/input_tokens",
+            {"model": env.model("openai-chat"), "input": "hi"},
+        ),
         "messages": (
             "/v1/messages",
-            {"model": env.model("openai-chat"), "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]},
+            {
+                "model": env.model("openai-chat"),
+                "max_tokens": 20,
+                "messages": [{"role": "user", "content": "hi"}],
+            },
         ),
         "count-tokens": (
             "/v1/messages/count_tokens",
@@ -161,7 +170,8 @@ def test_one_field_of_a_valid_request_replaced(
 def test_raw_bytes_body(env: Env, client: httpx.Client, endpoint: str, raw: bytes) -> None:
     path, _ = _valid_bodies(env)[endpoint]
     _check(
-        client.post(path, content=raw, headers={"content-type": "application/json"}), f"{endpoint} {raw[:80]!r}"
+        client.post(path, content=raw, headers={"content-type": "application/json"}),
+        f"{endpoint} {raw[:80]!r}",
     )
 
 
@@ -170,9 +180,7 @@ def test_raw_bytes_body(env: Env, client: httpx.Client, endpoint: str, raw: byte
     path=st.sampled_from(["/health", "/live", "/v1/models", "/metrics", "/admin/runtime", "/v1beta/models"]),
     query=st.dictionaries(st.text(max_size=10), st.text(max_size=30), max_size=3),
 )
-def test_get_endpoints_with_arbitrary_queries(
-    client: httpx.Client, path: str, query: dict[str, str]
-) -> None:
+def test_get_endpoints_with_arbitrary_queries(client: httpx.Client, path: str, query: dict[str, str]) -> None:
     resp = client.get(path, params=query)
     assert resp.status_code < 500 or (path == "/health" and resp.status_code == 503), resp.text[:300]
 

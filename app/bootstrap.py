@@ -19,6 +19,11 @@ from app.observability.pricing import PriceTable
 from app.observability.record import RecordBuilder
 from app.observability.tokens import TokenCounter
 from app.observability.tracing import tracing_enabled
+from app.optimizers.cache import ResponseCacheLookup, ResponseCacheStore
+from app.optimizers.cache_store import CacheStore, MemoryStore, RedisStore
+from app.optimizers.diff_first import DiffFirst
+from app.optimizers.limits import Limits, SizeLimits
+from app.optimizers.skills import Skill, SkillStage, skill_table
 from app.pipeline import AfterHook, Stage
 from app.providers.base import Provider
 from app.providers.http_provider import HttpProvider
@@ -50,6 +55,8 @@ class Runtime:
     redis: RedisLink | None = None
     breakers: CircuitBreakers | None = None
     circuit_sync: CircuitSync | None = None
+    cache: CacheStore | None = None
+    cache_writer: ResponseCacheStore | None = None
 
     async def start(self) -> None:
         """Background work that needs the event loop (called once the server runs)."""
@@ -58,6 +65,8 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self.gateway.drain()
+        if self.cache_writer is not None:
+            await self.cache_writer.drain()
         if self.circuit_sync is not None:
             await self.circuit_sync.aclose()
         for provider in self.providers.values():
@@ -119,7 +128,16 @@ def build_dispatcher(cfg: GatewayConfig, metrics: Metrics, breakers: CircuitBrea
     return Dispatcher(breakers, retry, on_retry=metrics.retried)
 
 
-def build_stages(cfg: GatewayConfig) -> list[Stage]:
+def build_cache_store(cfg: GatewayConfig, redis: RedisLink | None) -> CacheStore | None:
+    c = cfg.cache
+    if c.backend == "off":
+        return None
+    if c.backend == "redis" and redis is not None:
+        return RedisStore(redis)
+    return MemoryStore(c.memory_max_bytes)
+
+
+def build_stages(cfg: GatewayConfig, resolver: ModelResolver, cache: CacheStore | None) -> list[Stage]:
     """The stage list in SPEC §2 order; a stage switched off in config is simply not in it.
 
     skill -> 1 response cache lookup -> 2 prompt-cache annotation -> 3 file dedup ->
@@ -127,6 +145,20 @@ def build_stages(cfg: GatewayConfig) -> list[Stage]:
     5 tier selection -> context fit -> 6 cascade
     """
     stages: list[Stage] = []
+    if cfg.skills.enabled:
+        custom = [Skill(s.id.strip().lower(), s.prompt, s.tier) for s in cfg.skills.custom]
+        tiers = {t: r for t in ("local", "cheap", "strong") if (r := getattr(cfg.tiers, t))}
+        stages.append(SkillStage(skill_table(custom), resolver, tiers))
+    if cache is not None:
+        stages.append(ResponseCacheLookup(cache))
+    opt = cfg.optimizers
+    limits = Limits(
+        opt.system_max_chars, opt.user_msg_max_chars, opt.tool_result_max_chars, opt.default_max_tokens
+    )
+    if limits.any:
+        stages.append(SizeLimits(limits))
+    if opt.diff_first:
+        stages.append(DiffFirst())
     return stages
 
 
@@ -144,10 +176,19 @@ def build(loaded: LoadedConfig) -> Runtime:
     routes = build_routes(cfg, providers)
     prices = PriceTable.load(cfg.pricing)
     metrics = Metrics(providers, known_models(cfg, routes, prices))
-    stages = build_stages(cfg)
+    rel = cfg.reliability
+    redis_url = rel.redis_url or cfg.cache.url
+    redis = RedisLink(redis_url, on_outage=metrics.degrade) if redis_url else None
+    resolver = ModelResolver(cfg, routes, providers)
+    cache = build_cache_store(cfg, redis)
+    stages = build_stages(cfg, resolver, cache)
     tiers = [t for t in ("local", "cheap", "strong") if getattr(cfg.tiers, t)]
     metrics.init_series(["cache", *(s.name for s in stages)], tiers)
     hooks: list[AfterHook] = [metrics]
+    cache_writer = None
+    if cache is not None:
+        cache_writer = ResponseCacheStore(cache, float(cfg.cache.ttl), cfg.cache.max_entry_bytes)
+        hooks.append(cache_writer)
     if cfg.logging.access_log:
         hooks.append(AccessLog())
     tracing = None
@@ -156,9 +197,6 @@ def build(loaded: LoadedConfig) -> Runtime:
 
         tracing = Tracing()
         hooks.append(tracing)
-    rel = cfg.reliability
-    redis_url = rel.redis_url or cfg.cache.url
-    redis = RedisLink(redis_url, on_outage=metrics.degrade) if redis_url else None
     breakers = build_breakers(cfg, metrics)
     sync = None
     if breakers is not None and redis is not None:
@@ -172,7 +210,7 @@ def build(loaded: LoadedConfig) -> Runtime:
         hooks.append(LoopGuardHook(loop_guard))
     gateway = Gateway(
         auth=Authenticator(cfg.auth, rel.rate_limit_rpm, rel.rate_limit_tpm),
-        resolver=ModelResolver(cfg, routes, providers),
+        resolver=resolver,
         dispatcher=build_dispatcher(cfg, metrics, breakers),
         limits=cfg.limits,
         stages=stages,
@@ -183,5 +221,17 @@ def build(loaded: LoadedConfig) -> Runtime:
         loop_guard=loop_guard,
     )
     return Runtime(
-        cfg, loaded.source, gateway, providers, routes, metrics, prices, tracing, redis, breakers, sync
+        cfg,
+        loaded.source,
+        gateway,
+        providers,
+        routes,
+        metrics,
+        prices,
+        tracing,
+        redis,
+        breakers,
+        sync,
+        cache,
+        cache_writer,
     )

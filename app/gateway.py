@@ -124,6 +124,7 @@ class Gateway:
             body = self._parse_body(inbound.body)
             hints = _pop_hints(body, inbound.headers)
             ctx.cache_mode = _cache_mode(inbound.headers)
+            ctx.skill = inbound.headers.get("x-gateway-skill")
             ctx.traceparent = inbound.headers.get("traceparent")
             req = codec.decode_request(body, inbound.target)
             ctx.stream = req.stream
@@ -140,6 +141,7 @@ class Gateway:
             ctx.project = self.auth.authenticate(headers, query)
             ctx.rate_remaining = await self.admit(ctx.project, 0)
             ctx.cache_mode = _cache_mode(headers)
+            ctx.skill = headers.get("x-gateway-skill")
             ctx.stream = req.stream
             return await self._process(codec, req, ctx, _pop_hints(None, headers), headers, None)
         except Exception as exc:
@@ -176,7 +178,7 @@ class Gateway:
         for stage in self.stages:
             out = await stage.apply(req, ctx)
             if isinstance(out, Response):
-                return self._answer(codec, req, out, ctx)
+                return self._answer(codec, req, out, ctx, target)
             req = out
         if req is not original:
             client_body = None  # a stage changed the request: the client's bytes are stale
@@ -255,14 +257,17 @@ class Gateway:
             raise BadRequest(f"model '{model}' is not allowed for project '{project.name}'")
         return res
 
-    def _answer(self, codec: Codec, req: Request, resp: Response, ctx: RequestContext) -> Reply:
-        """A stage answered (cache hit): encode it in the caller's style, streamed if asked."""
+    def _answer(
+        self, codec: Codec, req: Request, resp: Response, ctx: RequestContext, target: RequestTarget
+    ) -> Reply:
+        """A stage answered (cache hit, accepted cascade answer): encode it in the caller's style,
+        replayed as a stream if the client asked for one."""
         ctx.usage = resp.usage
         if not req.stream:
             reply = Reply(200, self._headers(ctx), codec.encode_response(resp, req))
             self._after(req, resp, ctx)
             return reply
-        encoder = codec.stream_encoder(req)
+        encoder = _stream_encoder(codec, req, target)
 
         async def replay() -> AsyncIterator[bytes]:
             for ev in events_from_response(resp):

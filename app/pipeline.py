@@ -90,6 +90,7 @@ class RequestContext:
     cache: str = "BYPASS"  # HIT | MISS | BYPASS
     cache_mode: CacheMode = "use"  # X-Gateway-Cache
     cache_key: str | None = None  # set by the cache lookup, used by the cache store
+    skill: str | None = None  # X-Gateway-Skill as sent
     rate_remaining: int | None = None
     attempts: list[Attempt] = field(default_factory=list)
     savings: dict[str, Saving] = field(default_factory=dict)  # optimizer -> what it saved

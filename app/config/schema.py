@@ -114,7 +114,9 @@ class RoutingConfig(_Strict):
 class CacheConfig(_Strict):
     backend: Literal["memory", "redis", "off"] = "memory"
     url: str = ""
-    ttl: Duration = Duration(1800)
+    ttl: Duration = Duration(1800)  # CACHE_TTL_SECONDS
+    max_entry_bytes: int = 1024 * 1024  # a bigger answer is not stored
+    memory_max_bytes: int = 64 * 1024 * 1024  # the in-process store's bound (least recently used out)
 
 
 class OptimizersConfig(_Strict):
@@ -126,10 +128,22 @@ class OptimizersConfig(_Strict):
     stale_tool_output: bool = False  # lossy, so off unless asked for
     context_fit: bool = False
     diff_first: bool = False  # ENFORCE_DIFF_FIRST
+    # size limits, 0 = none (lossy: a visible marker replaces what was cut)
+    system_max_chars: int = 0  # SYSTEM_MAX_CHARS
+    user_msg_max_chars: int = 0  # USER_MSG_MAX_CHARS
+    tool_result_max_chars: int = 0  # TOOL_RESULT_MAX_CHARS
+    default_max_tokens: int = 0  # DEFAULT_MAX_TOKENS: for requests that set none
+
+
+class SkillConfig(_Strict):
+    id: str
+    prompt: str
+    tier: Literal["local", "cheap", "strong"] | None = None
 
 
 class SkillsConfig(_Strict):
     enabled: bool = True  # ENABLE_SKILLS
+    custom: list[SkillConfig] = []  # added to the built-in eight; an id of theirs replaces it
 
 
 class CircuitBreakerConfig(_Strict):

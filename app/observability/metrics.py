@@ -57,7 +57,7 @@ class Metrics:
         # in multiprocess mode the values live in files and the registry is built per scrape
         self.registry = None if self.multiprocess else CollectorRegistry()
         reg = self.registry
-        self._providers = frozenset(providers)
+        self._providers = frozenset([*providers, "cache"])  # "cache": answered by the response cache
         self._models = frozenset(m for m in models if not m.startswith("local:"))
         self.requests = Counter(
             "gateway_requests_total", "Proxied requests", ("provider", "model", "status"), registry=reg
@@ -114,7 +114,7 @@ class Metrics:
             "Usage rows dropped because the write buffer was full",
             registry=reg,
         )
-        for p in sorted(self._providers):
+        for p in sorted(self._providers - {"cache"}):
             self.circuit.labels(p).set(0)
 
     def init_series(self, optimizers: Iterable[str], tiers: Iterable[str]) -> None:

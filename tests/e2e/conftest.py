@@ -136,6 +136,9 @@ aliases: {{team-default: claude-opus-4-5}}
 # these tests check plain ordered fallback, scenario by scenario, many times over: breakers and
 # retries (tests/e2e/test_reliability.py) would turn the repeated failures into skipped steps
 reliability: {{circuit_breaker: {{enabled: false}}, retries: {{attempts: 1}}}}
+# the same request is sent many times on purpose: answers must come from the upstream each time
+# (the response cache has its own tests in tests/e2e/test_response_cache.py)
+cache: {{backend: "off"}}
 """
 
 

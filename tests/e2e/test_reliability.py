@@ -54,6 +54,7 @@ reliability:
   retries: {{attempts: 3, max_backoff: 2s}}
   loop_guard: {{max_repeats: 3, window: 60s}}
 {reliability}
+cache: {{backend: "off"}}
 {extra}
 """
 
@@ -275,6 +276,7 @@ auth:
 providers:
   - {{name: fake-chat, style: openai-chat, base_url: "{chat_url}", api_key: x, models: ["chat/*"]}}
 reliability: {{redis_url: "{service_url()}", loop_guard: {{enabled: false}}}}
+cache: {{backend: "off"}}
 """
 
 

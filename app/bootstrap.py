@@ -19,6 +19,7 @@ from app.observability.pricing import PriceTable
 from app.observability.record import RecordBuilder
 from app.observability.tokens import TokenCounter
 from app.observability.tracing import tracing_enabled
+from app.observability.usage.writer import UsageWriter
 from app.optimizers.cache import ResponseCacheLookup, ResponseCacheStore
 from app.optimizers.cache_store import CacheStore, MemoryStore, RedisStore
 from app.optimizers.diff_first import DiffFirst
@@ -57,16 +58,21 @@ class Runtime:
     circuit_sync: CircuitSync | None = None
     cache: CacheStore | None = None
     cache_writer: ResponseCacheStore | None = None
+    usage: UsageWriter | None = None
 
     async def start(self) -> None:
         """Background work that needs the event loop (called once the server runs)."""
         if self.circuit_sync is not None:
             self.circuit_sync.start()
+        if self.usage is not None:
+            self.usage.start()
 
     async def aclose(self) -> None:
         await self.gateway.drain()
         if self.cache_writer is not None:
             await self.cache_writer.drain()
+        if self.usage is not None:
+            await asyncio.to_thread(self.usage.close)
         if self.circuit_sync is not None:
             await self.circuit_sync.aclose()
         for provider in self.providers.values():
@@ -128,6 +134,24 @@ def build_dispatcher(cfg: GatewayConfig, metrics: Metrics, breakers: CircuitBrea
     return Dispatcher(breakers, retry, on_retry=metrics.retried)
 
 
+def usage_url(cfg: GatewayConfig) -> str:
+    return cfg.usage.database_url or cfg.usage.sqlite_path
+
+
+def build_usage(cfg: GatewayConfig, metrics: Metrics) -> UsageWriter | None:
+    u = cfg.usage
+    if not u.enabled:
+        return None
+    return UsageWriter(
+        usage_url(cfg),
+        queue_size=u.queue_size,
+        batch_size=u.batch_size,
+        flush_interval=float(u.flush_interval),
+        on_outage=metrics.degrade,
+        on_drop=metrics.usage_dropped.inc,
+    )
+
+
 def build_cache_store(cfg: GatewayConfig, redis: RedisLink | None) -> CacheStore | None:
     c = cfg.cache
     if c.backend == "off":
@@ -185,6 +209,9 @@ def build(loaded: LoadedConfig) -> Runtime:
     tiers = [t for t in ("local", "cheap", "strong") if getattr(cfg.tiers, t)]
     metrics.init_series(["cache", *(s.name for s in stages)], tiers)
     hooks: list[AfterHook] = [metrics]
+    usage = build_usage(cfg, metrics)
+    if usage is not None:
+        hooks.append(usage)
     cache_writer = None
     if cache is not None:
         cache_writer = ResponseCacheStore(cache, float(cfg.cache.ttl), cfg.cache.max_entry_bytes)
@@ -234,4 +261,5 @@ def build(loaded: LoadedConfig) -> Runtime:
         sync,
         cache,
         cache_writer,
+        usage,
     )

@@ -198,7 +198,12 @@ class LoggingConfig(_Strict):
 
 
 class UsageConfig(_Strict):
-    database_url: str = ""  # empty: a SQLite file
+    enabled: bool = True
+    database_url: str = ""  # DATABASE_URL: postgresql://...; empty: the SQLite file below
+    sqlite_path: str = "frugal-usage.db"  # relative to the working directory
+    queue_size: int = 10_000  # rows buffered while the database is slow or away; beyond: dropped, counted
+    batch_size: int = 200
+    flush_interval: Duration = Duration(0.5)
 
 
 class GatewayConfig(_Strict):

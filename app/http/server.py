@@ -18,14 +18,18 @@ from litestar import HttpMethod, Litestar, Request, Response, get, route
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 
 from app import config as config_module
+from app.auth import Project
 from app.bootstrap import Runtime, build
 from app.canonical import Style
 from app.config import LoadedConfig
-from app.errors import Forbidden, GatewayError, NotFound
+from app.errors import BadRequest, Forbidden, GatewayError, NotFound
 from app.gateway import GATEWAY_HEADER, Reply
 from app.http.endpoints import STARTED, MethodNotAllowed, ProxyEndpoints, listing_style
 from app.http.router import FrontRouter
 from app.observability.logging import configure as configure_logging
+from app.observability.usage.database import Connection, DatabaseError
+from app.observability.usage.migrations import migrate
+from app.observability.usage.queries import UsageFilter, parse_instant, usage_summary
 from app.styles import available_styles, codec_for
 from app.styles.base import ModelInfo
 
@@ -51,7 +55,7 @@ def _litestar(runtime: Runtime) -> Litestar:
             await runtime.aclose()
 
     app = Litestar(
-        route_handlers=[live, hello, health, list_models, metrics, admin_metrics, admin_runtime],
+        route_handlers=[live, hello, health, list_models, metrics, admin_metrics, admin_runtime, admin_usage],
         lifespan=[lifespan],
         openapi_config=None,
         logging_config=None,
@@ -106,6 +110,9 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
     if runtime.redis is not None:
         up = await runtime.redis.ping()
         checks["redis"] = "ok" if up else f"degraded: {runtime.redis.last_error or 'unreachable'}"
+    usage = runtime.usage
+    if usage is not None:
+        checks["database"] = "ok" if usage.healthy else f"degraded: {usage.last_error or 'unreachable'}"
     degraded = any(str(v).startswith("degraded") for v in checks.values())
     status = ("degraded" if degraded else "ok") if ok else "unavailable"
     body = {"status": status, "providers": providers, **checks, "config": runtime.source}
@@ -147,6 +154,59 @@ async def admin_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime = _runtime(request)
     denied = require_admin(runtime, request)
     return denied if denied is not None else _metrics_response(runtime)
+
+
+@get("/admin/usage")
+async def admin_usage(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Usage, cost and savings from the usage store (SPEC §5). An admin key reads every project,
+    a project key only its own; ``project``, ``since``, ``until`` (ISO 8601) filter."""
+    runtime = _runtime(request)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    query = dict(request.query_params)
+    try:
+        project = runtime.gateway.authenticate(headers, query)
+        usage_filter = _usage_filter(query, project)
+    except GatewayError as err:
+        return _response(runtime.gateway.error_reply(codec_for("openai-chat"), err))
+    if runtime.usage is None:
+        off = GatewayError("the usage store is switched off (usage.enabled: false)", status=404)
+        return _response(runtime.gateway.error_reply(codec_for("openai-chat"), off))
+    try:
+        summary = await asyncio.to_thread(_read_usage, runtime.usage.url, usage_filter)
+    except DatabaseError as exc:
+        unavailable = GatewayError(f"the usage database is unavailable: {exc}", status=503)
+        return _response(runtime.gateway.error_reply(codec_for("openai-chat"), unavailable))
+    body = {
+        "project": usage_filter.project,
+        "since": query.get("since"),
+        "until": query.get("until"),
+        "pending_rows": runtime.usage.pending,
+        **summary,
+    }
+    return Response(content=_encoder.encode(body), media_type="application/json")
+
+
+def _usage_filter(query: dict[str, str], project: Project) -> UsageFilter:
+    wanted = query.get("project") or None
+    if not project.admin:
+        if wanted is not None and wanted != project.name:
+            raise Forbidden(f"a project key reads only its own project ('{project.name}')")
+        wanted = project.name
+    try:
+        since = parse_instant(query["since"]) if query.get("since") else None
+        until = parse_instant(query["until"], end=True) if query.get("until") else None
+    except ValueError as exc:
+        raise BadRequest(f"since/until: {exc}") from None
+    return UsageFilter(wanted, since, until)
+
+
+def _read_usage(url: str, usage_filter: UsageFilter) -> dict[str, Any]:
+    conn = Connection(url)
+    try:
+        migrate(conn)  # a no-op once applied; before the first write the tables may not exist yet
+        return usage_summary(conn, usage_filter)
+    finally:
+        conn.close()
 
 
 @get("/admin/runtime")

@@ -1,0 +1,105 @@
+"""The aggregates ``/admin/usage`` (and budgets, and the admin page) read: the same SQL on both
+engines, computed by the database (``GROUP BY``), never by loading rows.
+
+Costs: ``cost_usd`` sums the requests whose price is known; ``unpriced_requests`` counts the
+ones billed by a model without a price (their cost is unknown, not zero). ``errors`` counts
+answers with a status of 400 or more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from app.observability.usage.database import Connection
+
+_METRICS = (
+    "COUNT(*), "
+    "COALESCE(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
+    "COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cache_write_tokens), 0), "
+    "COALESCE(SUM(cost_usd), 0), "
+    "COALESCE(SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(saved_tokens), 0), COALESCE(SUM(saved_usd), 0)"
+)
+_NAMES = (
+    "requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+    "cost_usd", "unpriced_requests", "saved_tokens", "saved_usd",
+)  # fmt: skip
+_GROUPS = {"by_project": "project", "by_provider": "provider", "by_model": "model", "by_day": "day"}
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFilter:
+    project: str | None = None
+    since: float | None = None  # unix seconds, inclusive
+    until: float | None = None  # unix seconds, exclusive
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.project is not None:
+            clauses.append("project = ?")
+            params.append(self.project)
+        if self.since is not None:
+            clauses.append("ts >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            clauses.append("ts < ?")
+            params.append(self.until)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def parse_instant(text: str, *, end: bool = False) -> float:
+    """ISO 8601 date or date-time (``2026-12-01``, ``2026-12-01T08:00:00Z``, with an offset) as
+    unix seconds; a naive time is UTC. A bare date as ``until`` means the end of that day."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+            return (start + dt.timedelta(days=1) if end else start).timestamp()
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"'{text[:40]}' is not an ISO 8601 date or date-time (e.g. 2026-12-01T08:00:00Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.timestamp()
+
+
+def _row(values: tuple[Any, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, v in zip(_NAMES, values, strict=True):
+        out[name] = float(v) if name in ("cost_usd", "saved_usd") else int(v)
+    return out
+
+
+def usage_summary(conn: Connection, f: UsageFilter) -> dict[str, Any]:
+    where, params = f.where()
+    totals = conn.query(f"SELECT {_METRICS} FROM requests{where}", params)[0]
+    out: dict[str, Any] = {"totals": _row(totals)}
+    for key, column in _GROUPS.items():
+        rows = conn.query(
+            f"SELECT {column}, {_METRICS} FROM requests{where} GROUP BY {column} ORDER BY {column}", params
+        )
+        out[key] = [{column: r[0], **_row(r[1:])} for r in rows]
+    saved = conn.query(
+        "SELECT s.optimizer, COALESCE(SUM(s.tokens), 0), COALESCE(SUM(s.usd), 0) "
+        f"FROM request_savings s JOIN requests ON requests.request_id = s.request_id{where} "
+        "GROUP BY s.optimizer ORDER BY s.optimizer",
+        params,
+    )
+    out["savings_by_optimizer"] = [
+        {"optimizer": r[0], "saved_tokens": int(r[1]), "saved_usd": float(r[2])} for r in saved
+    ]
+    return out
+
+
+def project_spend(conn: Connection, project: str, since: float) -> float:
+    """USD a project spent since ``since`` (budgets)."""
+    rows = conn.query("SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE project = ? AND ts >= ?",
+                      (project, since))  # fmt: skip
+    return float(rows[0][0])

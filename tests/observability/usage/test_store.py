@@ -1,0 +1,219 @@
+"""The usage store on SQLite and on PostgreSQL (the machine's service, a fresh database per
+test): migrations, rows, aggregates with hand-computed figures, restarts, concurrent writers,
+and a PostgreSQL outage in the middle of traffic that loses no row."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.observability.record import OptimizerSaving, RequestRecord
+from app.observability.usage.database import Connection, DatabaseError, engine_of, sqlite_path
+from app.observability.usage.migrations import MIGRATIONS, current_version, migrate
+from app.observability.usage.queries import UsageFilter, parse_instant, usage_summary
+from app.observability.usage.writer import UsageWriter
+from tests.support.postgres_server import ThrowawayPostgres, fresh_database
+
+DAY1 = parse_instant("2026-11-30T10:00:00Z")
+DAY2 = parse_instant("2026-12-01T23:30:00Z")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield str(tmp_path / "usage.db")
+    else:
+        with fresh_database() as pg:
+            yield pg
+
+
+def _record(project: str = "team-a", **kw: object) -> RequestRecord:
+    base: dict[str, object] = {
+        "request_id": uuid.uuid4().hex, "ts": DAY1, "project": project, "style": "openai-chat",
+        "provider": "anthropic", "model": "claude-sonnet-4-5", "input_tokens": 1000, "output_tokens": 200,
+        "cost_usd": 0.006, "latency_s": 0.5,
+    }  # fmt: skip
+    base.update(kw)
+    return RequestRecord(**base)  # type: ignore[arg-type]
+
+
+def _write(url: str, records: list[RequestRecord]) -> None:
+    writer = UsageWriter(url, flush_interval=0.05)
+    writer.start()
+    for r in records:
+        writer.submit(r)
+    writer.close()
+    assert writer.written == len(records)
+
+
+def test_urls_and_engines() -> None:
+    assert engine_of("postgresql://u@h/db") == "postgresql" and engine_of("postgres://h/db") == "postgresql"
+    assert engine_of("usage.db") == "sqlite" and engine_of("sqlite:///x.db") == "sqlite"
+    assert (
+        sqlite_path("sqlite:///data/x.db") == "data/x.db"
+        and sqlite_path("sqlite:////abs/x.db") == "/abs/x.db"
+    )
+    with pytest.raises(ValueError, match="mysql"):
+        engine_of("mysql://h/db")
+
+
+def test_migrations_apply_once_and_record_their_version(url: str) -> None:
+    conn = Connection(url)
+    try:
+        assert migrate(conn) == [v for v, _, _ in MIGRATIONS]
+        assert migrate(conn) == []  # a restart, another worker: nothing to do
+        assert current_version(conn) == MIGRATIONS[-1][0]
+    finally:
+        conn.close()
+
+
+def test_concurrent_starts_migrate_once(url: str) -> None:
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            conn = Connection(url)
+            try:
+                migrate(conn)
+            finally:
+                conn.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    conn = Connection(url)
+    try:
+        assert conn.query("SELECT COUNT(*) FROM schema_migrations")[0][0] == len(MIGRATIONS)
+    finally:
+        conn.close()
+
+
+def test_aggregates_match_hand_computed_figures(url: str) -> None:
+    records = [
+        _record(
+            input_tokens=1000, output_tokens=200, cache_read_tokens=5000, cost_usd=0.0075,
+            saved_tokens=300, saved_usd=0.0009, savings={"dedup": OptimizerSaving(300, 0.0009)},
+        ),
+        _record(ts=DAY2, input_tokens=500, output_tokens=100, cost_usd=0.003),
+        _record(project="team-b", provider="openai", model="gpt-5", status=502, input_tokens=0, output_tokens=0,
+                cost_usd=0.0),
+        _record(project="team-b", model="mystery-model", cost_usd=None),  # unknown price
+        _record(cache="HIT", provider="cache", input_tokens=800, output_tokens=50, cost_usd=0.0, saved_tokens=850,
+                saved_usd=0.00315, savings={"cache": OptimizerSaving(850, 0.00315)}),
+    ]  # fmt: skip
+    _write(url, records)
+    conn = Connection(url)
+    try:
+        everything = usage_summary(conn, UsageFilter())
+        t = everything["totals"]
+        assert t["requests"] == 5 and t["errors"] == 1 and t["unpriced_requests"] == 1
+        assert t["input_tokens"] == 1000 + 500 + 0 + 1000 + 800 and t["output_tokens"] == 200 + 100 + 200 + 50
+        assert t["cache_read_tokens"] == 5000
+        assert t["cost_usd"] == pytest.approx(0.0075 + 0.003)
+        assert t["saved_tokens"] == 1150 and t["saved_usd"] == pytest.approx(0.00405)
+        by_project = {r["project"]: r for r in everything["by_project"]}
+        assert by_project["team-a"]["requests"] == 3 and by_project["team-b"]["errors"] == 1
+        assert [r["day"] for r in everything["by_day"]] == ["2026-11-30", "2026-12-01"]
+        assert {r["model"] for r in everything["by_model"]} == {"claude-sonnet-4-5", "gpt-5", "mystery-model"}
+        assert {r["optimizer"]: r["saved_tokens"] for r in everything["savings_by_optimizer"]} == {
+            "cache": 850, "dedup": 300,
+        }  # fmt: skip
+        only_a = usage_summary(conn, UsageFilter(project="team-a"))["totals"]
+        assert only_a["requests"] == 3
+        window = UsageFilter(since=parse_instant("2026-12-01"), until=parse_instant("2026-12-01", end=True))
+        assert usage_summary(conn, window)["totals"]["requests"] == 1
+    finally:
+        conn.close()
+
+
+def test_rows_survive_a_restart_and_duplicates_are_ignored(url: str) -> None:
+    first = _record()
+    _write(url, [first, _record()])
+    _write(url, [first, _record()])  # a batch retried after a lost acknowledgement: no double count
+    conn = Connection(url)
+    try:
+        assert usage_summary(conn, UsageFilter())["totals"]["requests"] == 3
+    finally:
+        conn.close()
+
+
+def test_several_writers_at_once(url: str) -> None:
+    writers = [UsageWriter(url, flush_interval=0.02, batch_size=10) for _ in range(3)]
+    for w in writers:
+        w.start()
+    for i in range(300):
+        writers[i % 3].submit(_record(project=f"p{i % 4}"))
+    for w in writers:
+        w.close()
+    conn = Connection(url)
+    try:
+        assert usage_summary(conn, UsageFilter())["totals"]["requests"] == 300
+    finally:
+        conn.close()
+
+
+def test_a_full_buffer_drops_counts_and_logs_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    dropped: list[int] = []
+    writer = UsageWriter(str(tmp_path / "u.db"), queue_size=5, on_drop=lambda: dropped.append(1))
+    for _ in range(8):  # not started: nothing drains the queue
+        writer.submit(_record())
+    assert len(dropped) == 3 and writer.dropped == 3 and writer.pending == 5
+    assert sum("usage buffer full" in r.message for r in caplog.records) == 1
+    writer.start()
+    writer.close()
+    assert writer.written == 5
+
+
+def test_an_unreachable_database_is_a_database_error() -> None:
+    with pytest.raises(DatabaseError, match="cannot connect") as err:
+        Connection("postgresql://postgres:hunter2@127.0.0.1:1/none", connect_timeout=1)
+    assert "hunter2" not in str(err.value)
+
+
+def test_a_postgres_outage_mid_traffic_loses_no_row() -> None:
+    server = ThrowawayPostgres().start()
+    outages: list[str] = []
+    writer = UsageWriter(server.url, flush_interval=0.05, batch_size=20, max_backoff=0.5,
+                         on_outage=outages.append)  # fmt: skip
+    writer.start()
+    try:
+        ids = []
+        for phase in ("before", "during", "after"):
+            if phase == "during":
+                server.stop()
+            if phase == "after":
+                server.start()
+            for _ in range(50):
+                r = _record(project=phase)
+                ids.append(r.request_id)
+                started = time.perf_counter()
+                writer.submit(r)
+                assert time.perf_counter() - started < 0.01  # never waits on the database
+                time.sleep(0.005)
+            if phase == "during":
+                time.sleep(1.0)
+                assert not writer.healthy and outages == ["usage_store"]
+        deadline = time.monotonic() + 20
+        while writer.written < 150 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        print(f"\nPostgreSQL outage: {writer.written}/150 rows written, {writer.dropped} dropped")
+        assert writer.written == 150 and writer.healthy and writer.dropped == 0
+        conn = Connection(server.url)
+        try:
+            got = {r[0] for r in conn.query("SELECT request_id FROM requests")}
+        finally:
+            conn.close()
+        assert got == set(ids)
+    finally:
+        writer.close()
+        server.close()

@@ -276,3 +276,38 @@ def of_request(req: Request) -> list[float]:
 
 def of_prompt(prompt: str) -> list[float]:
     return extract(Conversation.of_prompt(prompt))
+
+
+def describe(name: str, value: float) -> str:
+    """A few words a person reads in a log or the admin page for one feature's value."""
+    count = round(math.expm1(value))
+    match name:
+        case "prompt_chars":
+            return f"prompt ~{round(math.expm1(value) / 4)} tokens"
+        case "history_chars":
+            return f"history ~{round(math.expm1(value) / 4)} tokens"
+        case "turns":
+            return f"{count} earlier turns"
+        case "tools_offered":
+            return f"{count} tools offered"
+        case "agent_loop":
+            return "continues an agent loop" if value else "fresh ask (no pending tool result)"
+        case "loop_steps":
+            return f"{count} tool calls so far"
+        case "code_blocks":
+            return f"{count} code blocks"
+        case "code_lines":
+            return f"{value:.0%} code lines"
+        case "files":
+            return f"{count} files named"
+        case "word_len" | "long_words":
+            return f"{name.replace('_', ' ')} {value:.2f}"
+        case "choice_chars":
+            return f"answer options ~{count} chars"
+        case _ if name.startswith("ask_"):
+            kind = name[4:].replace("_", " ")
+            return f"{kind} ask" if value else f"not a {kind} ask"
+        case "negation":
+            return "negated question" if value else "plain question"
+        case _:
+            return f"{count} {name.replace('_', ' ')}"

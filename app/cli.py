@@ -95,7 +95,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}: {len(data.rows)} prompts, {len(art.model.features)} features")
     for fam, m in art.metadata.cv.items():
         if isinstance(m, dict):
-            print(f"  CV {fam:<8} n={m['n']:<5} APGR {m['apgr']:.3f}  CPT(50%) {m['cpt50']:.1%}  CPT(80%) {m['cpt80']:.1%}")
+            print(
+                f"  CV {fam:<8} n={m['n']:<5} APGR {m['apgr']:.3f}  "
+                f"CPT(50%) {m['cpt50']:.1%}  CPT(80%) {m['cpt80']:.1%}"
+            )
     return 0
 
 

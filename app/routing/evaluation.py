@@ -53,10 +53,11 @@ def report(data: Dataset, scores: np.ndarray, thresholds: Thresholds, title: str
     strong, weak = data.strong(), data.weak()
     fams = np.array([family(s) for s in data.sources()])
     groups: Iterable[str] = ["all", *sorted(set(fams) - {""})] if len(set(fams)) > 1 else ["all"]
+    at = f"strong share @{thresholds.strong:.2f}"
     lines = [
         title,
         f"{'prompts':<14}{'n':>6}  {'APGR':>6} {'random':>6}  {'CPT(50%)':>8} {'random':>6}  "
-        f"{'CPT(80%)':>8} {'random':>6}  {'strong share @' + format(thresholds.strong, '.2f'):>19} {'PGR':>6}",
+        f"{'CPT(80%)':>8} {'random':>6}  {at:>19} {'PGR':>6}",
     ]
     for g in groups:
         mask = np.ones(len(fams), bool) if g == "all" else fams == g

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from itertools import islice
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from app.canonical import Message, Request, TextPart, ToolCallPart, ToolResultPart
 
@@ -217,8 +217,8 @@ def _files(win: str) -> int:
 
 def _numbers(win: str) -> list[str]:
     out = []
-    for token in win.translate(_ONLY_NUMBERS).split():
-        token = token.strip(".,")
+    for raw in win.translate(_ONLY_NUMBERS).split():
+        token = raw.strip(".,")
         if token[:1].isdigit():
             out.append(token)
     return out

@@ -60,7 +60,8 @@ def gain_curve(scores: Sequence[float] | FloatArray, gain: Sequence[float] | Flo
     group_size = ends - starts
     # every prompt of a run carries the run's mean gain: the expected gain of a random pick
     per_item = np.repeat(group_total / group_size, group_size) if n else np.zeros(0)
-    return np.r_[0.0, np.cumsum(per_item)]
+    curve: FloatArray = np.concatenate(([0.0], np.cumsum(per_item)))
+    return curve
 
 
 def pgr_curve(

@@ -70,7 +70,9 @@ def fit_pairs(features: np.ndarray, labels: Sequence[float] | np.ndarray) -> art
     )
 
 
-def out_of_fold(features: np.ndarray, labels: np.ndarray, groups: Sequence[str], folds: int = 5) -> np.ndarray:
+def out_of_fold(
+    features: np.ndarray, labels: np.ndarray, groups: Sequence[str], folds: int = 5
+) -> np.ndarray:
     """Scores of each row by a model that never saw its group (GroupKFold)."""
     from sklearn.model_selection import GroupKFold
 
@@ -92,7 +94,7 @@ def metrics_by_family(scores: np.ndarray, data: Dataset) -> dict[str, dict[str, 
     for name in ["all", *sorted(set(fams))]:
         mask = np.ones(len(fams), bool) if name == "all" else fams == name
         m = evaluate(scores[mask], strong[mask], weak[mask])
-        out[name] = {"n": m.n, "apgr": round(m.apgr, 4), "cpt50": round(m.cpt50, 4), "cpt80": round(m.cpt80, 4)}
+        out[name] = {"n": m.n, **{k: round(getattr(m, k), 4) for k in ("apgr", "cpt50", "cpt80")}}
     return out
 
 

@@ -1,4 +1,4 @@
-"""The ``frugal`` command: ``serve`` and ``check-config``."""
+"""The ``frugal`` command: ``serve``, ``check-config``, ``train`` and ``eval-router``."""
 
 from __future__ import annotations
 
@@ -81,6 +81,58 @@ def _metrics_dir() -> None:
     atexit.register(shutil.rmtree, made, True)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from app.routing import artifact, dataset, training
+
+    try:
+        data = dataset.read(Path(args.data))
+        command = f"frugal train {Path(args.data).name} --out {args.out}"
+        art = training.train(data, command, attribution=args.attribution)
+    except (dataset.DatasetError, ValueError) as exc:
+        print(f"frugal train: {exc}", file=sys.stderr)
+        return 2
+    artifact.dump(art, Path(args.out))
+    print(f"wrote {args.out}: {len(data.rows)} prompts, {len(art.model.features)} features")
+    for fam, m in art.metadata.cv.items():
+        if isinstance(m, dict):
+            print(
+                f"  CV {fam:<8} n={m['n']:<5} APGR {m['apgr']:.3f}  "
+                f"CPT(50%) {m['cpt50']:.1%}  CPT(80%) {m['cpt80']:.1%}"
+            )
+    return 0
+
+
+def cmd_eval_router(args: argparse.Namespace) -> int:
+    from app.routing import dataset, evaluation
+    from app.routing.artifact import ArtifactError
+    from app.routing.router import Thresholds, load_router
+
+    routing = _load_or_exit(args.config).config.routing
+    kind = args.router or routing.router
+    try:
+        data = dataset.read(Path(args.data))
+        if args.cv_groups:
+            if kind != "learned":
+                raise ValueError("--cv-groups refits the learned router per fold; use --router learned")
+            scores = evaluation.score_cv(data, args.folds)
+            title = f"learned router, {args.folds}-fold GroupKFold by source, out-of-fold scores"
+        else:
+            router = load_router(kind, args.artifact or routing.router_artifact)
+            scores = evaluation.score_all(router, data)
+            title = f"{kind} router"
+    except (dataset.DatasetError, ArtifactError, ValueError) as exc:
+        print(f"frugal eval-router: {exc}", file=sys.stderr)
+        return 2
+    if args.scores_out:
+        evaluation.write_scores(Path(args.scores_out), data, scores)
+    if data.labelled:
+        thresholds = Thresholds(routing.thresholds.cheap, routing.thresholds.strong)
+        print(evaluation.report(data, scores, thresholds, f"{title}: {args.data}"))
+    else:
+        print(f"{len(scores)} prompts scored ({title}); no strong/weak labels, so no metrics")
+    return 0
+
+
 def _has(module: str) -> bool:
     import importlib.util
 
@@ -102,6 +154,22 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-config", help="validate the configuration and print a summary")
     check.add_argument("--config")
     check.set_defaults(func=cmd_check_config)
+
+    train = sub.add_parser("train", help="fit the learned router from a labelled JSONL")
+    train.add_argument("data", help="JSONL with id, prompt, source, strong, weak per line")
+    train.add_argument("--out", default="models/router.json")
+    train.add_argument("--attribution", default="", help="where the labels come from (for the metadata)")
+    train.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("eval-router", help="score a prompt JSONL with a router; metrics when labelled")
+    ev.add_argument("data", help="JSONL with id and prompt (+ strong, weak, source for metrics)")
+    ev.add_argument("--scores-out", help='write one {"id", "score"} line per prompt')
+    ev.add_argument("--router", choices=["heuristic", "learned"], help="default: routing.router")
+    ev.add_argument("--artifact", help="learned router artifact (default: routing.router_artifact)")
+    ev.add_argument("--cv-groups", choices=["source"], help="refit per fold, holding out whole sources")
+    ev.add_argument("--folds", type=int, default=5)
+    ev.add_argument("--config")
+    ev.set_defaults(func=cmd_eval_router)
 
     args = parser.parse_args(argv)
     result: int = args.func(args)

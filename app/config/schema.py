@@ -105,10 +105,18 @@ class TiersConfig(_Strict):
     strong: str | None = None
 
 
+class RoutingThresholds(_Strict):
+    cheap: float = 0.15  # lowest router score of the cheap tier (below: local, when configured)
+    strong: float = 0.6  # lowest router score of the strong tier
+
+
 class RoutingConfig(_Strict):
     fuzzy_models: bool = False  # map an unknown model to its closest route instead of a 400
     smart_routing: bool = False  # route every request by complexity unless it opts out
     cascade: bool = False  # ENABLE_CASCADE_ROUTING: `auto` tries the cheap tier first
+    router: Literal["heuristic", "learned"] = "heuristic"
+    router_artifact: str | None = None  # learned router artifact; default: models/router.json
+    thresholds: RoutingThresholds = msgspec.field(default_factory=RoutingThresholds)
 
 
 class CacheConfig(_Strict):

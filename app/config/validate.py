@@ -77,6 +77,10 @@ def validate(cfg: GatewayConfig, name: str) -> list[str]:
         raise err("reliability.circuit_breaker.failures", "must be 1 or more")
     if cb.probes < 1:
         raise err("reliability.circuit_breaker.probes", "must be 1 or more")
+    th = cfg.routing.thresholds
+    if not 0.0 <= th.cheap <= th.strong <= 1.0:
+        got = f"got cheap {th.cheap}, strong {th.strong}"
+        raise err("routing.thresholds", f"need 0 <= cheap <= strong <= 1 ({got})")
     if cfg.cache.backend == "redis" and not cfg.cache.url:
         warnings.append("cache.backend is redis but cache.url is empty: the cache stays in memory")
     return warnings

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from app.auth import Authenticator
 from app.config import GatewayConfig, LoadedConfig
+from app.config.schema import ConfigError
+from app.errors import GatewayError
 from app.gateway import Gateway
 from app.observability.logging import AccessLog
 from app.observability.metrics import Metrics
@@ -19,6 +21,9 @@ from app.observability.pricing import PriceTable
 from app.observability.record import RecordBuilder
 from app.observability.tokens import TokenCounter
 from app.observability.tracing import tracing_enabled
+from app.observability.usage.database import Connection
+from app.observability.usage.migrations import migrate
+from app.observability.usage.queries import project_spend
 from app.observability.usage.writer import UsageWriter
 from app.optimizers.cache import ResponseCacheLookup, ResponseCacheStore
 from app.optimizers.cache_store import CacheStore, MemoryStore, RedisStore
@@ -36,8 +41,13 @@ from app.reliability.loop_guard import LoopGuard, LoopGuardHook
 from app.reliability.rate_limiter import RateLimiter
 from app.reliability.redis_link import RedisLink
 from app.reliability.retry import RetryPolicy
+from app.routing.budgets import BudgetGuard, Budgets
+from app.routing.cascade import Cascade
 from app.routing.model_names import ModelResolver
+from app.routing.router import Thresholds, load_router
 from app.routing.routes import Route, Step
+from app.routing.scenarios import ScenarioRules
+from app.routing.tier_stage import ScenarioTarget, TierSelection
 
 if TYPE_CHECKING:
     from app.observability.tracing import Tracing
@@ -59,6 +69,7 @@ class Runtime:
     cache: CacheStore | None = None
     cache_writer: ResponseCacheStore | None = None
     usage: UsageWriter | None = None
+    budgets: Budgets | None = None
 
     async def start(self) -> None:
         """Background work that needs the event loop (called once the server runs)."""
@@ -66,11 +77,15 @@ class Runtime:
             self.circuit_sync.start()
         if self.usage is not None:
             self.usage.start()
+        if self.budgets is not None:
+            self.budgets.start()
 
     async def aclose(self) -> None:
         await self.gateway.drain()
         if self.cache_writer is not None:
             await self.cache_writer.drain()
+        if self.budgets is not None:
+            await self.budgets.aclose()
         if self.usage is not None:
             await asyncio.to_thread(self.usage.close)
         if self.circuit_sync is not None:
@@ -161,20 +176,34 @@ def build_cache_store(cfg: GatewayConfig, redis: RedisLink | None) -> CacheStore
     return MemoryStore(c.memory_max_bytes)
 
 
-def build_stages(cfg: GatewayConfig, resolver: ModelResolver, cache: CacheStore | None) -> list[Stage]:
+@dataclass(slots=True)
+class StageDeps:
+    """What the stages are built from (created once in ``build``)."""
+
+    resolver: ModelResolver
+    dispatcher: Dispatcher
+    prices: PriceTable
+    cache: CacheStore | None = None
+    budgets: Budgets | None = None
+
+
+def build_stages(cfg: GatewayConfig, deps: StageDeps) -> list[Stage]:
     """The stage list in SPEC §2 order; a stage switched off in config is simply not in it.
 
-    skill -> 1 response cache lookup -> 2 prompt-cache annotation -> 3 file dedup ->
-    4 boilerplate strip -> extras (stale tool output, size limits, diff-first) ->
-    5 tier selection -> context fit -> 6 cascade
+    skill -> 1 response cache lookup -> budget guard -> 2 prompt-cache annotation -> 3 file dedup
+    -> 4 boilerplate strip -> extras (stale tool output, size limits, diff-first) ->
+    5 tier selection -> 6 cascade
     """
+    resolver = deps.resolver
     stages: list[Stage] = []
     if cfg.skills.enabled:
         custom = [Skill(s.id.strip().lower(), s.prompt, s.tier) for s in cfg.skills.custom]
         tiers = {t: r for t in ("local", "cheap", "strong") if (r := getattr(cfg.tiers, t))}
         stages.append(SkillStage(skill_table(custom), resolver, tiers))
-    if cache is not None:
-        stages.append(ResponseCacheLookup(cache))
+    if deps.cache is not None:
+        stages.append(ResponseCacheLookup(deps.cache))
+    if deps.budgets is not None:
+        stages.append(BudgetGuard(deps.budgets, resolver, cfg.budgets.on_exhausted))
     opt = cfg.optimizers
     limits = Limits(
         opt.system_max_chars, opt.user_msg_max_chars, opt.tool_result_max_chars, opt.default_max_tokens
@@ -183,7 +212,66 @@ def build_stages(cfg: GatewayConfig, resolver: ModelResolver, cache: CacheStore 
         stages.append(SizeLimits(limits))
     if opt.diff_first:
         stages.append(DiffFirst())
+    stages.append(build_tier_selection(cfg, resolver, deps.budgets))
+    if cfg.routing.cascade or any(r.cascade for r in cfg.routes):
+        overrides = {r.name: r.cascade for r in cfg.routes if r.cascade is not None}
+        default = cfg.routing.cascade
+        checks = frozenset(cfg.routing.cascade_checks) if cfg.routing.cascade_checks is not None else None
+        stages.append(
+            Cascade(
+                resolver,
+                deps.dispatcher,
+                deps.prices,
+                enabled_for=lambda route: overrides.get(route, default),
+                checks=checks,
+            )
+        )
     return stages
+
+
+def build_tier_selection(
+    cfg: GatewayConfig, resolver: ModelResolver, budgets: Budgets | None
+) -> TierSelection:
+    r = cfg.routing
+    router = load_router(r.router, r.router_artifact)
+    scenarios: dict[str, ScenarioTarget] = {}
+    for name, target in r.scenarios.items():
+        if target in ("local", "cheap", "strong"):
+            route = resolver.tier_route(target)
+            if route is None:
+                raise ConfigError(f"routing.scenarios.{name}: the {target} tier is not configured (tiers:)")
+            scenarios[name] = ScenarioTarget(target, route, target)
+        else:
+            try:
+                scenarios[name] = ScenarioTarget(target, resolver.resolve(target).route, None)
+            except GatewayError as exc:
+                raise ConfigError(f"routing.scenarios.{name}: {exc.message}") from None
+    return TierSelection(
+        resolver,
+        router,
+        Thresholds(r.thresholds.cheap, r.thresholds.strong),
+        scenarios=scenarios,
+        rules=ScenarioRules(r.long_context_tokens),
+        budget_pressure=budgets.pressure if budgets is not None else None,
+    )
+
+
+def build_budgets(cfg: GatewayConfig) -> Budgets | None:
+    limits = {p.name: p.monthly_budget_usd for p in cfg.auth.projects if p.monthly_budget_usd is not None}
+    if not limits or not cfg.usage.enabled:
+        return None
+    url = usage_url(cfg)
+
+    def read(project: str, since: float) -> float:
+        conn = Connection(url)
+        try:
+            migrate(conn)
+            return project_spend(conn, project, since)
+        finally:
+            conn.close()
+
+    b = cfg.budgets
+    return Budgets(limits, read, soft_share=b.soft_share, refresh=float(b.refresh))
 
 
 def known_models(cfg: GatewayConfig, routes: dict[str, Route], prices: PriceTable) -> set[str]:
@@ -205,13 +293,18 @@ def build(loaded: LoadedConfig) -> Runtime:
     redis = RedisLink(redis_url, on_outage=metrics.degrade) if redis_url else None
     resolver = ModelResolver(cfg, routes, providers)
     cache = build_cache_store(cfg, redis)
-    stages = build_stages(cfg, resolver, cache)
+    breakers = build_breakers(cfg, metrics)
+    dispatcher = build_dispatcher(cfg, metrics, breakers)
+    budgets = build_budgets(cfg)
+    stages = build_stages(cfg, StageDeps(resolver, dispatcher, prices, cache, budgets))
     tiers = [t for t in ("local", "cheap", "strong") if getattr(cfg.tiers, t)]
     metrics.init_series(["cache", *(s.name for s in stages)], tiers)
     hooks: list[AfterHook] = [metrics]
     usage = build_usage(cfg, metrics)
     if usage is not None:
         hooks.append(usage)
+    if budgets is not None:
+        hooks.append(budgets)
     cache_writer = None
     if cache is not None:
         cache_writer = ResponseCacheStore(cache, float(cfg.cache.ttl), cfg.cache.max_entry_bytes)
@@ -224,7 +317,6 @@ def build(loaded: LoadedConfig) -> Runtime:
 
         tracing = Tracing()
         hooks.append(tracing)
-    breakers = build_breakers(cfg, metrics)
     sync = None
     if breakers is not None and redis is not None:
         keys = {s.provider.name for r in routes.values() for s in r.steps}
@@ -238,7 +330,7 @@ def build(loaded: LoadedConfig) -> Runtime:
     gateway = Gateway(
         auth=Authenticator(cfg.auth, rel.rate_limit_rpm, rel.rate_limit_tpm),
         resolver=resolver,
-        dispatcher=build_dispatcher(cfg, metrics, breakers),
+        dispatcher=dispatcher,
         limits=cfg.limits,
         stages=stages,
         after_hooks=hooks,
@@ -262,4 +354,5 @@ def build(loaded: LoadedConfig) -> Runtime:
         cache,
         cache_writer,
         usage,
+        budgets,
     )

@@ -70,6 +70,13 @@ class PayloadTooLarge(ClientError):
     kind = "request_too_large"
 
 
+class BudgetExceeded(ClientError):
+    """The project's monthly budget is spent (402: SDKs do not retry it)."""
+
+    status = 402
+    kind = "billing_error"
+
+
 class RateLimited(ClientError):
     status = 429
     kind = "rate_limit_error"

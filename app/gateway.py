@@ -125,6 +125,7 @@ class Gateway:
             hints = _pop_hints(body, inbound.headers)
             ctx.cache_mode = _cache_mode(inbound.headers)
             ctx.skill = inbound.headers.get("x-gateway-skill")
+            ctx.client_headers = inbound.headers
             ctx.traceparent = inbound.headers.get("traceparent")
             req = codec.decode_request(body, inbound.target)
             ctx.stream = req.stream
@@ -142,6 +143,7 @@ class Gateway:
             ctx.rate_remaining = await self.admit(ctx.project, 0)
             ctx.cache_mode = _cache_mode(headers)
             ctx.skill = headers.get("x-gateway-skill")
+            ctx.client_headers = headers
             ctx.stream = req.stream
             return await self._process(codec, req, ctx, _pop_hints(None, headers), headers, None)
         except Exception as exc:
@@ -210,7 +212,7 @@ class Gateway:
             ctx.error = f"{err.kind}: {redact(err.message)[:300]}"
         if err.retry_after is not None:
             headers.append(("retry-after", str(max(1, round(err.retry_after)))))
-        if err.status in CLIENT_FAULT_STATUSES:
+        if err.status in CLIENT_FAULT_STATUSES or err.status == 402:
             # The official SDKs (and Claude Code, which otherwise retries a 401 for ~3 minutes)
             # honour this before their own retry rules: a wrong key or body will not get better.
             headers.append(("x-should-retry", "false"))
@@ -339,6 +341,8 @@ class Gateway:
         ]
         if ctx.notes:
             headers.append(("x-gateway-conflict-resolution", "; ".join(ctx.notes)))
+        if ctx.cascade is not None:
+            headers.append(("x-gateway-cascade", ctx.cascade.outcome))
         return headers
 
     def _after(self, req: Request | None, resp: Response | None, ctx: RequestContext) -> None:

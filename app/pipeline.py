@@ -91,6 +91,7 @@ class RequestContext:
     cache_mode: CacheMode = "use"  # X-Gateway-Cache
     cache_key: str | None = None  # set by the cache lookup, used by the cache store
     skill: str | None = None  # X-Gateway-Skill as sent
+    client_headers: dict[str, str] = field(default_factory=dict)  # for calls a stage makes itself
     rate_remaining: int | None = None
     attempts: list[Attempt] = field(default_factory=list)
     savings: dict[str, Saving] = field(default_factory=dict)  # optimizer -> what it saved

@@ -50,6 +50,7 @@ class ProjectConfig(_Strict):
     rpm: int | None = None
     tpm: int | None = None  # estimated prompt tokens per minute
     allowed_models: list[str] | None = None  # route names / aliases this project may use
+    monthly_budget_usd: float | None = None  # spend cap per UTC month (budgets: below)
 
 
 class AuthConfig(_Strict):
@@ -97,6 +98,7 @@ class RouteConfig(_Strict):
     steps: list[StepConfig]
     hedge: HedgeConfig | None = None
     aliases: list[str] = []
+    cascade: bool | None = None  # override routing.cascade for `auto` requests routed here
 
 
 class TiersConfig(_Strict):
@@ -117,6 +119,16 @@ class RoutingConfig(_Strict):
     router: Literal["heuristic", "learned"] = "heuristic"
     router_artifact: str | None = None  # learned router artifact; default: models/router.json
     thresholds: RoutingThresholds = msgspec.field(default_factory=RoutingThresholds)
+    # scenario -> a tier (local/cheap/strong) or a route name; unset scenarios do nothing
+    scenarios: dict[Literal["long_context", "background", "thinking", "web_search"], str] = {}
+    long_context_tokens: int = 60_000
+    cascade_checks: list[str] | None = None  # the quality checks the cascade runs (default: all)
+
+
+class BudgetsConfig(_Strict):
+    soft_share: float = 0.8  # past this share of a budget, `auto` prefers one tier cheaper
+    on_exhausted: Literal["reject", "local"] = "reject"  # 402, or the local tier when configured
+    refresh: Duration = Duration(30)  # how often spend is re-read from the usage store
 
 
 class CacheConfig(_Strict):
@@ -229,6 +241,7 @@ class GatewayConfig(_Strict):
     pricing: dict[str, PriceConfig] = {}
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     usage: UsageConfig = msgspec.field(default_factory=UsageConfig)
+    budgets: BudgetsConfig = msgspec.field(default_factory=BudgetsConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
 
 

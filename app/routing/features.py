@@ -100,12 +100,19 @@ _EXPLAIN = _Lexicon(
 )
 _QUICK_FIX = _Lexicon(
     "rename typo typos docstring docstrings lint",
-    ("one-liner", "quick fix", "small change", "add a comment", "type hint", "fix the import",
-     "fix the indentation", "format this"),
+    (
+        "one-liner",
+        "quick fix",
+        "small change",
+        "add a comment",
+        "type hint",
+        "fix the import",
+        "fix the indentation",
+        "format this",
+    ),
 )
 _REFACTOR = _Lexicon(
-    "refactor refactoring restructure restructuring reorganize reorganise cleanup migrate migration "
-    "decouple",
+    "refactor refactoring restructure restructuring reorganize reorganise cleanup migrate migration decouple",
     ("clean up",),
 )
 _DESIGN = _Lexicon(
@@ -124,8 +131,7 @@ _REASONING = _Lexicon(
     ("how many", "how much", "how long", "how far", "probability"),
 )
 _CONSTRAINT = _Lexicon(
-    "least most only exactly each every remaining respectively without unless must per twice half "
-    "percent",
+    "least most only exactly each every remaining respectively without unless must per twice half percent",
     ("%",),
 )
 _ASKS = (_EXPLAIN, _QUICK_FIX, _REFACTOR, _DESIGN, _DEBUG)

@@ -32,9 +32,9 @@ QUANTILES = 101
 # artifact built from one names where its labels come from (Apache-2.0 asks for it)
 KNOWN_DATA = {
     "442e31d5ee1df03c9cdad8f0bc0f92120bd82f280d62476007ad2202225ad5a6": (
-    "Trained on prompts and per-prompt correctness of gpt-4-1106-preview (strong) and "
-    "Mixtral-8x7B-Instruct-v0.1 (weak) derived from lm-sys/RouteLLM routellm/evals/ "
-    "(commit 0b64fdaf, Apache-2.0; Ong et al., 2024) — GSM8K and MMLU prompts."
+        "Trained on prompts and per-prompt correctness of gpt-4-1106-preview (strong) and "
+        "Mixtral-8x7B-Instruct-v0.1 (weak) derived from lm-sys/RouteLLM routellm/evals/ "
+        "(commit 0b64fdaf, Apache-2.0; Ong et al., 2024) — GSM8K and MMLU prompts."
     ),
 }
 

@@ -70,6 +70,7 @@ STOP_REASON: dict[str, StopReason] = {
 STATUS_BY_HTTP: dict[int, str] = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
+    402: "FAILED_PRECONDITION",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     409: "ABORTED",

@@ -19,6 +19,7 @@ from app.observability.pricing import PriceTable
 from app.observability.record import RecordBuilder
 from app.observability.tokens import TokenCounter
 from app.observability.tracing import tracing_enabled
+from app.optimizers import build_token_savers
 from app.pipeline import AfterHook, Stage
 from app.providers.base import Provider
 from app.providers.http_provider import HttpProvider
@@ -127,6 +128,7 @@ def build_stages(cfg: GatewayConfig) -> list[Stage]:
     5 tier selection -> context fit -> 6 cascade
     """
     stages: list[Stage] = []
+    stages.extend(build_token_savers(cfg.optimizers))
     return stages
 
 

@@ -1,4 +1,4 @@
-"""The ``frugal`` command: ``serve`` and ``check-config``."""
+"""The ``frugal`` command: ``serve``, ``check-config`` and ``replay``."""
 
 from __future__ import annotations
 
@@ -60,6 +60,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from app.replay.command import run  # tokenizer and codecs: loaded only for this command
+
+    return run(args, _load_or_exit(args.config))
+
+
 def _metrics_dir() -> None:
     """Every worker writes its metrics to files in one directory, so each scrape shows the whole
     process group (prometheus-client's multiprocess mode). The directory must be empty at start:
@@ -102,6 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-config", help="validate the configuration and print a summary")
     check.add_argument("--config")
     check.set_defaults(func=cmd_check_config)
+
+    replay = sub.add_parser("replay", help="bill recorded conversations with and without the token savers")
+    replay.add_argument("paths", nargs="+", metavar="PATH", help="JSONL files of request bodies")
+    replay.add_argument("--config", help="whose optimizers: settings to replay with")
+    replay.add_argument("--pricing", choices=("anthropic", "openai"), default="anthropic")
+    replay.add_argument("--model", help="priced model (default: claude-sonnet-4-0 / gpt-4.1)")
+    replay.set_defaults(func=cmd_replay)
 
     args = parser.parse_args(argv)
     result: int = args.func(args)

@@ -11,6 +11,12 @@ alone (the bodies seen so far, walking forward), so turn N's optimized history c
 for byte the same inside turn N+1. The stage keeps no state between requests: nothing crosses
 projects or conversations.
 
+Overlapping views: agents page through a file in windows (lines 1-100, then 50-150). A run of
+at least ``min_lines`` numbered lines of a listing whose every line is exactly what the latest
+earlier view of that path showed at that line number becomes ``[lines 50-100 of path unchanged,
+as shown in message N]``. After an edit the changed lines differ from the latest view and stay;
+so do shifted lines (their numbers moved), so a modified part is never replaced.
+
 Where it looks (``file_bodies``): listings in tool results and user messages, tagged and fenced
 file blocks anywhere but assistant turns. Assistant text, tool calls and reasoning are read as
 earlier copies but never changed: they are the model's own words (and signed, for reasoning).
@@ -65,12 +71,50 @@ class _Walk:
         self.min_lines = min_lines
         self.ctx = ctx
         self.seen: dict[str, str] = {}  # digest -> where the first copy is
+        # path -> line number -> (the numbered line as shown, where): the latest view of each line
+        self.views: dict[str, dict[int, tuple[str, str]]] = {}
         self.paths: dict[str, str] = {}  # tool call id -> path argument
         self.replaced = 0
 
     def register(self, text: str, where: str, *, listings: bool, hint: str = "") -> None:
         for b in find_bodies(text, listings=listings, min_lines=self.min_lines, hint_path=hint):
             self.seen.setdefault(_digest(b, text), where)
+            self._view(b, text, where)
+
+    def _view(self, b: FileBody, text: str, where: str) -> None:
+        if b.first_line is None or not b.path:
+            return
+        view = self.views.setdefault(b.path, {})
+        for n, line in enumerate(text[b.start : b.end].split("\n"), b.first_line):
+            view[n] = (line, where)
+
+    def _runs(self, b: FileBody, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, reference) for each run of lines the latest earlier views already show."""
+        view = self.views.get(b.path)
+        if b.first_line is None or not view:
+            return []
+        out: list[tuple[int, int, str]] = []
+        run: list[tuple[int, int, str]] = []  # (line number, start offset, where) of the open run
+        pos = b.start
+        for n, line in enumerate(text[b.start : b.end].split("\n"), b.first_line):
+            shown = view.get(n)
+            if shown is not None and shown[0] == line:
+                run.append((n, pos, shown[1]))
+            else:
+                out.extend(self._close(run, b.path, text, pos - 1))
+                run = []
+            pos += len(line) + 1
+        out.extend(self._close(run, b.path, text, b.end))
+        return out
+
+    def _close(
+        self, run: list[tuple[int, int, str]], path: str, text: str, end: int
+    ) -> list[tuple[int, int, str]]:
+        if len(run) < self.min_lines:
+            return []
+        first, start, where = run[0]
+        ref = f"[lines {first}-{run[-1][0]} of {path} unchanged, as shown in {where}]"
+        return [(start, end, ref)] if len(ref) < end - start else []
 
     def message(self, m: Message, i: int) -> Message:
         where = f"message {i}"
@@ -113,25 +157,27 @@ class _Walk:
         bodies = find_bodies(text, listings=listings, min_lines=self.min_lines, hint_path=hint)
         if not bodies:
             return p
-        pieces: list[str] = []
-        pos = 0
+        cuts: list[tuple[int, int, str]] = []
         for b in bodies:
             key = _digest(b, text)
             earlier = self.seen.get(key)
-            if earlier is None:
-                self.seen[key] = where  # the first copy: kept, and what later copies point to
-                continue
-            ref = _reference(b, earlier, key)
-            body = text[b.start : b.end]
-            if len(ref) >= len(body):
-                continue
-            pieces.append(text[pos : b.start])
-            pieces.append(ref)
-            pos = b.end
-            self.ctx.saved(NAME, body, ref)
-            self.replaced += 1
-        if not pieces:
+            ref = _reference(b, earlier, key) if earlier is not None else ""
+            if earlier is not None and len(ref) < b.end - b.start:
+                cuts.append((b.start, b.end, ref))
+            else:
+                self.seen.setdefault(key, where)  # the first copy: kept, and what later copies point to
+                cuts.extend(self._runs(b, text))
+            self._view(b, text, where)  # registered after: a listing never refers to itself
+        if not cuts:
             return p
+        pieces: list[str] = []
+        pos = 0
+        for start, end, ref in cuts:
+            pieces.append(text[pos:start])
+            pieces.append(ref)
+            pos = end
+            self.ctx.saved(NAME, text[start:end], ref)
+            self.replaced += 1
         pieces.append(text[pos:])
         return msgspec.structs.replace(p, text="".join(pieces))
 

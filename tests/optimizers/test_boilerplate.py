@@ -4,7 +4,9 @@ from app.canonical import Message, Request, TextPart, ToolResultPart
 from app.optimizers.boilerplate import DEFAULT_PATTERNS, BoilerplateStrip, compile_patterns
 from tests.optimizers.conversation import ctx_for, run
 
-REMINDER = "<system-reminder>\nAs you answer, use the context below. " + "Be careful. " * 30 + "\n</system-reminder>"
+REMINDER = (
+    "<system-reminder>\nAs you answer, use the context below. " + "Be careful. " * 30 + "\n</system-reminder>"
+)
 
 
 def _req(*texts: str) -> Request:
@@ -50,7 +52,10 @@ async def test_configured_patterns_and_tool_results_as_block_lists() -> None:
     out = await run([stage], req)
     result = out.messages[1].content[0]
     assert isinstance(result, ToolResultPart) and result.tool_call_id == "c"
-    assert [c.text for c in result.content if isinstance(c, TextPart)] == ["out", "[repeated IDE RULES omitted]\ntail"]
+    assert [c.text for c in result.content if isinstance(c, TextPart)] == [
+        "out",
+        "[repeated IDE RULES omitted]\ntail",
+    ]
 
 
 async def test_identical_text_outside_the_configured_blocks_is_not_touched() -> None:

@@ -60,8 +60,11 @@ async def test_the_users_own_words_are_never_changed() -> None:
     req = Request(
         model="m",
         style="openai-chat",
-        messages=[Message("user", [TextPart(prose)]), Message("assistant", [TextPart("ok")]),
-                  Message("user", [TextPart(prose)])],
+        messages=[
+            Message("user", [TextPart(prose)]),
+            Message("assistant", [TextPart("ok")]),
+            Message("user", [TextPart(prose)]),
+        ],
     )
     assert await FileDedup().apply(req, ctx_for()) is req
 
@@ -71,8 +74,11 @@ async def test_a_path_named_fence_repeated_by_the_user_is_referenced() -> None:
     req = Request(
         model="m",
         style="openai-chat",
-        messages=[Message("user", [TextPart(f"Here:\n{block}")]), Message("assistant", [TextPart("ok")]),
-                  Message("user", [TextPart(f"Again:\n{block}\nwhy?")])],
+        messages=[
+            Message("user", [TextPart(f"Here:\n{block}")]),
+            Message("assistant", [TextPart("ok")]),
+            Message("user", [TextPart(f"Again:\n{block}\nwhy?")]),
+        ],
     )
     out = await run([FileDedup()], req)
     last = out.messages[2].content[0]

@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from app.canonical import CacheControl, Message, ReasoningPart, Request, TextPart, ToolCallPart, ToolResultPart
+from app.canonical import (
+    CacheControl,
+    Message,
+    ReasoningPart,
+    Request,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from app.optimizers.prompt_cache import PromptCacheAnnotation, count_breakpoints
 from app.styles import codec_for
 from tests.optimizers.conversation import agent_turns, ctx_for, run
@@ -38,8 +46,10 @@ async def test_client_breakpoints_are_kept_counted_and_never_exceeded() -> None:
         model="m",
         style="anthropic-messages",
         system=[TextPart("x" * 50, cache_control=mark), TextPart("y" * 50, cache_control=mark)],
-        messages=[*base.messages[:-1], Message("tool", [ToolResultPart(result.tool_call_id, result.content,
-                                                                       cache_control=mark)])],
+        messages=[
+            *base.messages[:-1],
+            Message("tool", [ToolResultPart(result.tool_call_id, result.content, cache_control=mark)]),
+        ],
         tools=base.tools,
     )
     out = await run([PromptCacheAnnotation()], req)
@@ -86,8 +96,10 @@ async def test_a_conversation_that_starts_with_a_tool_call_still_gets_valid_mark
     req = Request(
         model="m",
         style="openai-chat",
-        messages=[Message("assistant", [ToolCallPart("c", "bash", "{}")]),
-                  Message("tool", [ToolResultPart("c", [TextPart("")])])],
+        messages=[
+            Message("assistant", [ToolCallPart("c", "bash", "{}")]),
+            Message("tool", [ToolResultPart("c", [TextPart("")])]),
+        ],
     )
     out = await run([PromptCacheAnnotation()], req)
     body = codec_for("anthropic-messages").encode_request(out, "m")  # must encode without error

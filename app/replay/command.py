@@ -18,7 +18,7 @@ from app.replay.runner import Replayer, Report
 DEFAULT_MODEL: dict[Target, str] = {"anthropic": "claude-sonnet-4-0", "openai": "gpt-4.1"}
 
 
-def run(args: argparse.Namespace, loaded: LoadedConfig, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, loaded: LoadedConfig, out: TextIO | None = None) -> int:
     target: Target = args.pricing
     model = args.model or DEFAULT_MODEL[target]
     price = PriceTable.load(loaded.config.pricing).get(model)
@@ -31,14 +31,14 @@ def run(args: argparse.Namespace, loaded: LoadedConfig, out: TextIO = sys.stdout
         print(f"frugal replay: {exc}", file=sys.stderr)
         return 2
     stages = build_token_savers(loaded.config.optimizers)
-    replayer = Replayer(stages, target, model, price, TokenCounter())
+    replayer = Replayer(stages, target, model, price, TokenCounter(), progress=sys.stderr)
     report = asyncio.run(replayer.run(conversations))
     header = (
         f"{report.conversations} conversations, {report.requests} requests; {target} pricing, "
         f"{model}: input ${price.input:.2f}/M, cache read ${price.cache_read:.2f}/M, "
         f"cache write ${price.cache_write:.2f}/M"
     )
-    out.write(render(report, header))
+    (out or sys.stdout).write(render(report, header))
     return 0
 
 

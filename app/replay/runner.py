@@ -14,7 +14,6 @@ checks that the lossless stages let every distinct client line reach the provide
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -61,7 +60,7 @@ class Replayer:
         model: str,
         price: Price,
         counter: TokenCounter,
-        progress: TextIO | None = sys.stderr,
+        progress: TextIO | None = None,
     ) -> None:
         self._stages = list(stages)
         self._target = target

@@ -49,6 +49,7 @@ from app.pipeline import RequestContext
 
 NAME = "prompt_cache"
 MAX_BREAKPOINTS = 4  # Anthropic refuses a request with more
+MIN_CACHEABLE_CHARS = 4 * 1024  # ~1,024 tokens, the shortest prompt either provider caches
 _MARK = CacheControl()
 _encoder = msgspec.json.Encoder(order="sorted")
 T = TypeVar("T")
@@ -60,6 +61,10 @@ class PromptCacheAnnotation:
 
     async def apply(self, req: Request, ctx: RequestContext) -> Request | Response:
         styles = _target_styles(ctx)
+        if not styles & (_OPENAI | {"anthropic-messages"}) or _chars(req) < MIN_CACHEABLE_CHARS:
+            # neither provider caches a prompt under 1,024 tokens: leave it, so a same-style
+            # client's own bytes still pass through untouched
+            return req
         out = req
         if "anthropic-messages" in styles:
             out = annotate(out)
@@ -68,6 +73,23 @@ class PromptCacheAnnotation:
         if out is not req:
             ctx.decide(NAME, f"{count_breakpoints(out) - count_breakpoints(req)} breakpoints added")
         return out
+
+
+def _chars(req: Request) -> int:
+    """A cheap size of the prompt (characters of its text), enough to tell tiny from cacheable."""
+    n = sum(len(p.text) for p in req.system)
+    n += sum(len(t.description or "") + len(t.name) for t in req.tools)
+    for m in req.messages:
+        for p in m.content:
+            if isinstance(p, TextPart):
+                n += len(p.text)
+            elif isinstance(p, ToolCallPart):
+                n += len(p.arguments)
+            elif isinstance(p, ToolResultPart):
+                n += sum(len(c.text) for c in p.content if isinstance(c, TextPart))
+            if n >= MIN_CACHEABLE_CHARS:
+                return n
+    return n
 
 
 def _target_styles(ctx: RequestContext) -> set[Style]:

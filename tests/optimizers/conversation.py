@@ -52,7 +52,7 @@ def agent_turns(observations: list[str], calls: list[tuple[str, str]] | None = N
                 model="m",
                 messages=messages,
                 style="openai-chat",
-                system=[TextPart("You are a coding agent. " * 20)],
+                system=[TextPart("You are a coding agent. " * 200)],
                 tools=[ToolDef(name, parameters={"type": "object"}) for name in ("open", "bash")],
             )
         )

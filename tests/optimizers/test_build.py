@@ -9,7 +9,12 @@ from app.config.validate import validate
 
 def test_stages_come_in_spec_order_and_a_switched_off_stage_is_absent() -> None:
     cfg = GatewayConfig(optimizers=OptimizersConfig(stale_tool_output=True))
-    assert [s.name for s in build_stages(cfg)] == ["prompt_cache", "dedup", "boilerplate", "stale_tool_output"]
+    assert [s.name for s in build_stages(cfg)] == [
+        "prompt_cache",
+        "dedup",
+        "boilerplate",
+        "stale_tool_output",
+    ]
     off = GatewayConfig(optimizers=OptimizersConfig(dedup=False, boilerplate=False))
     assert [s.name for s in build_stages(off)] == ["prompt_cache"]
 

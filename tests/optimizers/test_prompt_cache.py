@@ -45,7 +45,7 @@ async def test_client_breakpoints_are_kept_counted_and_never_exceeded() -> None:
     req = Request(
         model="m",
         style="anthropic-messages",
-        system=[TextPart("x" * 50, cache_control=mark), TextPart("y" * 50, cache_control=mark)],
+        system=[TextPart("x" * 3000, cache_control=mark), TextPart("y" * 3000, cache_control=mark)],
         messages=[
             *base.messages[:-1],
             Message("tool", [ToolResultPart(result.tool_call_id, result.content, cache_control=mark)]),
@@ -65,7 +65,7 @@ async def test_reasoning_is_never_marked_and_stays_intact() -> None:
     req = Request(
         model="m",
         style="anthropic-messages",
-        messages=[Message("user", [TextPart("hi")]), Message("assistant", [thinking])],
+        messages=[Message("user", [TextPart("hi " * 2000)]), Message("assistant", [thinking])],
     )
     out = await run([PromptCacheAnnotation()], req)
     assert out.messages[1].content == [thinking]
@@ -104,3 +104,9 @@ async def test_a_conversation_that_starts_with_a_tool_call_still_gets_valid_mark
     out = await run([PromptCacheAnnotation()], req)
     body = codec_for("anthropic-messages").encode_request(out, "m")  # must encode without error
     assert body["messages"][-1]["content"][0]["type"] == "tool_result"
+
+
+async def test_a_prompt_too_short_to_cache_is_left_as_sent() -> None:
+    req = Request(model="m", style="openai-chat", messages=[Message("user", [TextPart("hi")])])
+    for style in ("anthropic-messages", "openai-chat"):
+        assert await PromptCacheAnnotation().apply(req, ctx_for(style)) is req  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from app.observability.usage.database import Connection
 from app.observability.usage.migrations import migrate
 from app.observability.usage.queries import project_spend
 from app.observability.usage.writer import UsageWriter
+from app.optimizers import build_token_savers
 from app.optimizers.cache import ResponseCacheLookup, ResponseCacheStore
 from app.optimizers.cache_store import CacheStore, MemoryStore, RedisStore
 from app.optimizers.diff_first import DiffFirst
@@ -204,6 +205,7 @@ def build_stages(cfg: GatewayConfig, deps: StageDeps) -> list[Stage]:
         stages.append(ResponseCacheLookup(deps.cache))
     if deps.budgets is not None:
         stages.append(BudgetGuard(deps.budgets, resolver, cfg.budgets.on_exhausted))
+    stages.extend(build_token_savers(cfg.optimizers))
     opt = cfg.optimizers
     limits = Limits(
         opt.system_max_chars, opt.user_msg_max_chars, opt.tool_result_max_chars, opt.default_max_tokens

@@ -1,4 +1,4 @@
-"""The ``frugal`` command: ``serve``, ``check-config``, ``train`` and ``eval-router``."""
+"""The ``frugal`` command: ``serve``, ``check-config``, ``replay``, ``train`` and ``eval-router``."""
 
 from __future__ import annotations
 
@@ -58,6 +58,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from app.replay.command import run  # tokenizer and codecs: loaded only for this command
+
+    return run(args, _load_or_exit(args.config))
 
 
 def _metrics_dir() -> None:
@@ -154,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-config", help="validate the configuration and print a summary")
     check.add_argument("--config")
     check.set_defaults(func=cmd_check_config)
+
+    replay = sub.add_parser("replay", help="bill recorded conversations with and without the token savers")
+    replay.add_argument("paths", nargs="+", metavar="PATH", help="JSONL files of request bodies")
+    replay.add_argument("--config", help="whose optimizers: settings to replay with")
+    replay.add_argument("--pricing", choices=("anthropic", "openai"), default="anthropic")
+    replay.add_argument("--model", help="priced model (default: claude-sonnet-4-0 / gpt-4.1)")
+    replay.set_defaults(func=cmd_replay)
 
     train = sub.add_parser("train", help="fit the learned router from a labelled JSONL")
     train.add_argument("data", help="JSONL with id, prompt, source, strong, weak per line")

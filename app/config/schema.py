@@ -148,6 +148,15 @@ class OptimizersConfig(_Strict):
     stale_tool_output: bool = False  # lossy, so off unless asked for
     context_fit: bool = False
     diff_first: bool = False  # ENFORCE_DIFF_FIRST
+    # --- settings of the token-saving stages (app/optimizers/)
+    dedup_min_lines: int = 5  # file bodies shorter than this are never replaced
+    # regular expressions, each matching one whole instruction block (group 1: its name);
+    # None: the built-in list, app.optimizers.boilerplate.DEFAULT_PATTERNS
+    boilerplate_patterns: list[str] | None = None
+    stale_keep_recent_turns: int = 4  # the newest assistant turns are never stubbed
+    stale_every_turns: int = 8  # how often the stale checkpoint moves (one cache write each time)
+    stale_long_chars: int = 4000  # results longer than this ...
+    stale_long_after_turns: int = 12  # ... and this many turns old are stubbed too
     # size limits, 0 = none (lossy: a visible marker replaces what was cut)
     system_max_chars: int = 0  # SYSTEM_MAX_CHARS
     user_msg_max_chars: int = 0  # USER_MSG_MAX_CHARS

@@ -4,6 +4,8 @@ aliases, and value ranges. Each failure names the key path."""
 from __future__ import annotations
 
 import fnmatch
+import re
+from collections.abc import Callable
 
 from app.config.schema import ConfigError, GatewayConfig, ProviderConfig
 
@@ -83,4 +85,21 @@ def validate(cfg: GatewayConfig, name: str) -> list[str]:
         raise err("routing.thresholds", f"need 0 <= cheap <= strong <= 1 ({got})")
     if cfg.cache.backend == "redis" and not cfg.cache.url:
         warnings.append("cache.backend is redis but cache.url is empty: the cache stays in memory")
+    _validate_optimizers(cfg, err)
     return warnings
+
+
+def _validate_optimizers(cfg: GatewayConfig, err: Callable[[str, str], ConfigError]) -> None:
+    """The token-saving stages' settings (app/optimizers/)."""
+    opt = cfg.optimizers
+    for i, pattern in enumerate(opt.boilerplate_patterns or []):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise err(f"optimizers.boilerplate_patterns[{i}]", f"not a regular expression: {exc}") from None
+    for key in ("dedup_min_lines", "stale_every_turns"):
+        if getattr(opt, key) < 1:
+            raise err(f"optimizers.{key}", "must be at least 1")
+    for key in ("stale_keep_recent_turns", "stale_long_chars", "stale_long_after_turns"):
+        if getattr(opt, key) < 0:
+            raise err(f"optimizers.{key}", "must be 0 or more")

@@ -182,8 +182,21 @@ async def admin_usage(request: Request[Any, Any, Any]) -> Response[bytes]:
         "until": query.get("until"),
         "pending_rows": runtime.usage.pending,
         **summary,
+        "budgets": _budgets(runtime, usage_filter.project),
     }
     return Response(content=_encoder.encode(body), media_type="application/json")
+
+
+def _budgets(runtime: Runtime, project: str | None) -> list[dict[str, Any]]:
+    """Monthly budget, spend this UTC month and its share, per budgeted project in view."""
+    b = runtime.budgets
+    if b is None:
+        return []
+    return [
+        {"project": name, "monthly_budget_usd": limit, "spent_usd": b.spent(name), "share": b.share(name)}
+        for name, limit in sorted(b.budgets.items())
+        if project is None or name == project
+    ]
 
 
 def _usage_filter(query: dict[str, str], project: Project) -> UsageFilter:

@@ -4,7 +4,7 @@ Both routers read the same vector: the heuristic weighs it by hand, the learned 
 model fitted on labelled prompts. The features describe *how hard* an ask looks (length, code,
 files, numbers, multi-part or negated questions, the kind of ask, where an agent loop stands),
 never *where it comes from*: the routing dev set showed bag-of-words models learning "domain X is
-hard" and then ranking new domains below random (data README, /work/shared/data/routing/).
+hard" and then ranking new domains below random (the routing data README).
 
 Speed (the router runs on every ``auto`` request): whole-text work is ``len`` and ``str.count``
 (C loops, ~20 µs for 200 kB); regexes run only over a bounded window of the latest user text (its

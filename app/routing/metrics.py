@@ -15,7 +15,7 @@ taking j of them gains j/m of the run's total gain, so the curve is linear acros
 every score tied the router *is* random and gets exactly APGR 0.5.
 
 Definitions: lm-sys/RouteLLM (Apache-2.0), "RouteLLM: Learning to Route LLMs with Preference
-Data", Ong et al. 2024, and the dev set's README (/work/shared/data/routing/README.md).
+Data", Ong et al. 2024, and the dev set's README (its README).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ class TierSelection:
         return req
 
     def _scenario(self, req: Request, res: Resolution, ctx: RequestContext) -> bool:
-        for name in detect(req, res.requested, self.rules):
+        for name in detect(req, req.model, self.rules):
             target = self.scenarios.get(name)
             if target is None:
                 continue

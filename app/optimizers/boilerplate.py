@@ -1,0 +1,130 @@
+"""Stage 4, boilerplate strip: instruction blocks an IDE repeats verbatim, sent once.
+
+IDE agents wrap context they re-inject on every turn in fixed tags: Claude Code's
+``<system-reminder>``, Cline's and Roo's ``<environment_details>`` and ``<custom_instructions>``,
+Cursor's ``<user_info>``, ``<rules>`` and ``<project_layout>``. When the block's text is exactly
+one the request already holds earlier, the later copy says nothing new and becomes
+``[repeated <tag> omitted]``. A block that changed (a new file list, a new time) is kept whole:
+only verbatim repeats go, so nothing is lost.
+
+The patterns are a config list (``optimizers.boilerplate_patterns``, regular expressions each
+matching one whole block); ``DEFAULT_PATTERNS`` is the built-in set.
+
+Prefix stability: a block in message k is dropped only when an identical one sits in the system
+prompt or messages 0..k, so turn N's result is the same inside turn N+1. Assistant turns and
+reasoning are read, never changed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from app.canonical import FilePart, ImagePart, Message, Part, Request, Response, TextPart, ToolResultPart
+from app.pipeline import RequestContext
+
+NAME = "boilerplate"
+
+DEFAULT_PATTERNS: tuple[str, ...] = (
+    # Claude Code, Cline/Roo, Cursor context blocks; the tag name is group 1 (used in the marker)
+    r"<(system-reminder)>.*?</system-reminder>",
+    r"<(environment_details)>.*?</environment_details>",
+    r"<(custom_instructions)>.*?</custom_instructions>",
+    r"<(user_info)>.*?</user_info>",
+    r"<(rules)>.*?</rules>",
+    r"<(project_layout)>.*?</project_layout>",
+)
+
+
+def compile_patterns(patterns: list[str] | tuple[str, ...]) -> list[re.Pattern[str]]:
+    """Compiled once at start-up; a bad pattern raises ``re.error`` naming it."""
+    return [re.compile(p, re.DOTALL) for p in patterns]
+
+
+class BoilerplateStrip:
+    """Drops verbatim repeats of configured instruction blocks."""
+
+    name = NAME
+
+    def __init__(self, patterns: list[re.Pattern[str]]) -> None:
+        self._patterns = patterns
+
+    async def apply(self, req: Request, ctx: RequestContext) -> Request | Response:
+        if not self._patterns:
+            return req
+        seen: set[str] = set()
+        for p in req.system:
+            self._blocks(p.text, seen, ctx, strip=False)
+        messages: list[Message] | None = None
+        for i, m in enumerate(req.messages):
+            new = self._message(m, seen, ctx)
+            if new is not m and messages is None:
+                messages = list(req.messages[:i])
+            if messages is not None:
+                messages.append(new)
+        return req if messages is None else msgspec.structs.replace(req, messages=messages)
+
+    def _message(self, m: Message, seen: set[str], ctx: RequestContext) -> Message:
+        strip = m.role != "assistant"
+        parts: list[Part] | None = None
+        for j, p in enumerate(m.content):
+            new: Part = p
+            if isinstance(p, TextPart):
+                text = self._blocks(p.text, seen, ctx, strip=strip)
+                if text is not p.text:
+                    new = msgspec.structs.replace(p, text=text)
+            elif isinstance(p, ToolResultPart) and strip and "content" not in p.extra:
+                new = self._result(p, seen, ctx)
+            if new is not p and parts is None:
+                parts = list(m.content[:j])
+            if parts is not None:
+                parts.append(new)
+        return m if parts is None else msgspec.structs.replace(m, content=parts)
+
+    def _result(self, p: ToolResultPart, seen: set[str], ctx: RequestContext) -> ToolResultPart:
+        # (native Anthropic blocks in ``extra`` replace ``content`` on the wire: callers skip those)
+        content: list[TextPart | ImagePart | FilePart] = []
+        for c in p.content:
+            if isinstance(c, TextPart):
+                text = self._blocks(c.text, seen, ctx, strip=True)
+                content.append(c if text is c.text else msgspec.structs.replace(c, text=text))
+            else:
+                content.append(c)
+        if all(a is b for a, b in zip(content, p.content, strict=True)):
+            return p
+        return msgspec.structs.replace(p, content=content)
+
+    def _blocks(self, text: str, seen: set[str], ctx: RequestContext, *, strip: bool) -> str:
+        """``text`` with repeated blocks replaced (the same object when nothing was)."""
+        spans: list[tuple[int, int, str]] = []
+        for pat in self._patterns:
+            for m in pat.finditer(text):
+                if m.end() > m.start():
+                    spans.append((m.start(), m.end(), m.group(1) if pat.groups else "block"))
+        if not spans:
+            return text
+        spans.sort()
+        pieces: list[str] = []
+        pos = covered = 0
+        for start, end, tag in spans:
+            if start < covered:
+                continue  # overlapping matches of two patterns: the first one wins
+            covered = end
+            block = text[start:end]
+            if block not in seen:
+                seen.add(block)
+                continue
+            if not strip:
+                continue
+            marker = f"[repeated {tag} omitted]"
+            if len(marker) >= len(block):
+                continue
+            pieces.append(text[pos:start])
+            pieces.append(marker)
+            pos = end
+            ctx.saved(NAME, block, marker)
+        if not pieces:
+            return text
+        pieces.append(text[pos:])
+        return "".join(pieces)

@@ -205,7 +205,17 @@ def build_stages(cfg: GatewayConfig, deps: StageDeps) -> list[Stage]:
         stages.append(ResponseCacheLookup(deps.cache))
     if deps.budgets is not None:
         stages.append(BudgetGuard(deps.budgets, resolver, cfg.budgets.on_exhausted))
-    stages.extend(build_token_savers(cfg.optimizers))
+    tier_styles = frozenset(
+        step.provider.style
+        for t in ("local", "cheap", "strong")
+        if (route := resolver.tier_route(t)) is not None
+        for step in route.steps
+    )
+    tier_stage = build_tier_selection(cfg, resolver, deps.budgets)
+    scenario_styles = frozenset(
+        step.provider.style for target in tier_stage.scenarios.values() for step in target.route.steps
+    )
+    stages.extend(build_token_savers(cfg.optimizers, tier_styles, scenario_styles))
     opt = cfg.optimizers
     limits = Limits(
         opt.system_max_chars, opt.user_msg_max_chars, opt.tool_result_max_chars, opt.default_max_tokens
@@ -214,7 +224,7 @@ def build_stages(cfg: GatewayConfig, deps: StageDeps) -> list[Stage]:
         stages.append(SizeLimits(limits))
     if opt.diff_first:
         stages.append(DiffFirst())
-    stages.append(build_tier_selection(cfg, resolver, deps.budgets))
+    stages.append(tier_stage)
     if cfg.routing.cascade or any(r.cascade for r in cfg.routes):
         overrides = {r.name: r.cascade for r in cfg.routes if r.cascade is not None}
         default = cfg.routing.cascade

@@ -59,6 +59,9 @@ class CacheControl(msgspec.Struct, omit_defaults=True):
 
     type: str = "ephemeral"
     ttl: str | None = None
+    # placed by the gateway's prompt-cache stage, not sent by the client: written only for
+    # providers that take breakpoints (Anthropic), never passed on to an OpenAI-style server
+    added: bool = False
 
 
 # --------------------------------------------------------------------------- content parts

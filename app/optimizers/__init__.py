@@ -6,6 +6,7 @@ one) in pipeline order from ``optimizers:``; a stage switched off is not in the 
 
 from __future__ import annotations
 
+from app.canonical import Style
 from app.config.schema import OptimizersConfig
 from app.optimizers.boilerplate import DEFAULT_PATTERNS, BoilerplateStrip, compile_patterns
 from app.optimizers.dedup import FileDedup
@@ -14,11 +15,15 @@ from app.optimizers.stale_tool_output import StaleSettings, StaleToolOutput
 from app.pipeline import Stage
 
 
-def build_token_savers(opt: OptimizersConfig) -> list[Stage]:
+def build_token_savers(
+    opt: OptimizersConfig,
+    tier_styles: frozenset[Style] = frozenset(),
+    scenario_styles: frozenset[Style] = frozenset(),
+) -> list[Stage]:
     """prompt-cache annotation -> file dedup -> boilerplate strip -> stale tool output."""
     stages: list[Stage] = []
     if opt.prompt_cache:
-        stages.append(PromptCacheAnnotation())
+        stages.append(PromptCacheAnnotation(tier_styles, scenario_styles))
     if opt.dedup:
         stages.append(FileDedup(opt.dedup_min_lines))
     if opt.boilerplate:

@@ -50,17 +50,30 @@ from app.pipeline import RequestContext
 NAME = "prompt_cache"
 MAX_BREAKPOINTS = 4  # Anthropic refuses a request with more
 MIN_CACHEABLE_CHARS = 4 * 1024  # ~1,024 tokens, the shortest prompt either provider caches
-_MARK = CacheControl()
+_MARK = CacheControl(added=True)
 _encoder = msgspec.json.Encoder(order="sorted")
 T = TypeVar("T")
 _OPENAI: frozenset[Style] = frozenset({"openai-chat", "openai-responses"})
 
 
 class PromptCacheAnnotation:
+    """``tier_styles``: the styles of the tier routes, which an ``auto`` request may still move to
+    (tier selection runs later); ``scenario_styles``: those of scenario targets, which any request
+    may move to. Annotating for a style the request ends up not using costs nothing: codecs
+    without prompt-cache markers drop them."""
+
     name = NAME
 
+    def __init__(
+        self, tier_styles: frozenset[Style] = frozenset(), scenario_styles: frozenset[Style] = frozenset()
+    ) -> None:
+        self.tier_styles = tier_styles
+        self.scenario_styles = scenario_styles
+
     async def apply(self, req: Request, ctx: RequestContext) -> Request | Response:
-        styles = _target_styles(ctx)
+        styles = _target_styles(ctx) | self.scenario_styles
+        if ctx.resolution is not None and ctx.resolution.source == "auto":
+            styles |= self.tier_styles
         if not styles & (_OPENAI | {"anthropic-messages"}) or _chars(req) < MIN_CACHEABLE_CHARS:
             # neither provider caches a prompt under 1,024 tokens: leave it, so a same-style
             # client's own bytes still pass through untouched

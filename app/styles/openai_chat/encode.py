@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.canonical import (
+    CacheControl,
     FilePart,
     ImagePart,
     Message,
@@ -103,18 +104,24 @@ def _encode_messages(req: Request) -> list[dict[str, Any]]:
     return out
 
 
+def _client_mark(cc: CacheControl | None) -> CacheControl | None:
+    """The client's own breakpoint (OpenRouter forwards it to Claude); the gateway's are for
+    Anthropic upstreams only (OpenAI itself refuses unknown fields)."""
+    return None if cc is None or cc.added else cc
+
+
 def _text_content(parts: list[TextPart]) -> str | list[dict[str, Any]]:
-    if any(p.cache_control for p in parts):
+    if any(_client_mark(p.cache_control) for p in parts):
         return [_text_part(p) for p in parts]
     return "\n\n".join(p.text for p in parts) if len(parts) != 1 else parts[0].text
 
 
 def _text_part(p: TextPart) -> dict[str, Any]:
-    return conversions.with_cache_control({"type": "text", "text": p.text}, p.cache_control)
+    return conversions.with_cache_control({"type": "text", "text": p.text}, _client_mark(p.cache_control))
 
 
 def _user_content(parts: list[Part], source_style: str) -> str | list[dict[str, Any]]:
-    if len(parts) == 1 and isinstance(parts[0], TextPart) and parts[0].cache_control is None:
+    if len(parts) == 1 and isinstance(parts[0], TextPart) and not _client_mark(parts[0].cache_control):
         return parts[0].text
     out: list[dict[str, Any]] = []
     for p in parts:

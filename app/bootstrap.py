@@ -19,6 +19,7 @@ from app.observability.logging import AccessLog
 from app.observability.metrics import Metrics
 from app.observability.pricing import PriceTable
 from app.observability.record import RecordBuilder
+from app.observability.recorder import Recorder
 from app.observability.tokens import TokenCounter
 from app.observability.tracing import tracing_enabled
 from app.observability.usage.database import Connection
@@ -80,6 +81,8 @@ class Runtime:
             self.usage.start()
         if self.budgets is not None:
             self.budgets.start()
+        if self.gateway.recorder is not None:
+            self.gateway.recorder.start()
 
     async def aclose(self) -> None:
         await self.gateway.drain()
@@ -89,6 +92,8 @@ class Runtime:
             await self.budgets.aclose()
         if self.usage is not None:
             await asyncio.to_thread(self.usage.close)
+        if self.gateway.recorder is not None:
+            await asyncio.to_thread(self.gateway.recorder.close)
         if self.circuit_sync is not None:
             await self.circuit_sync.aclose()
         for provider in self.providers.values():
@@ -339,6 +344,7 @@ def build(loaded: LoadedConfig) -> Runtime:
         lg = rel.loop_guard
         loop_guard = LoopGuard(max_repeats=lg.max_repeats, window=float(lg.window), redis=redis)
         hooks.append(LoopGuardHook(loop_guard))
+    recorder = Recorder(cfg.record.dir, queue_size=cfg.record.queue_size) if cfg.record.enabled else None
     gateway = Gateway(
         auth=Authenticator(cfg.auth, rel.rate_limit_rpm, rel.rate_limit_tpm),
         resolver=resolver,
@@ -350,6 +356,7 @@ def build(loaded: LoadedConfig) -> Runtime:
         rate_limiter=RateLimiter(redis),
         records=RecordBuilder(prices, TokenCounter()),
         loop_guard=loop_guard,
+        recorder=recorder,
     )
     return Runtime(
         cfg,

@@ -27,6 +27,7 @@ from app.canonical import Request, Response, StreamError, Style
 from app.config import LimitsConfig
 from app.errors import CLIENT_FAULT_STATUSES, BadRequest, GatewayError, UpstreamStatus
 from app.observability.record import RecordBuilder
+from app.observability.recorder import Recorder
 from app.observability.redaction import contains_secret, redact
 from app.pipeline import AfterHook, CacheMode, Finished, RequestContext, Stage
 from app.providers.base import ClientBody, Completion, StreamChunk, UpstreamStream
@@ -90,6 +91,7 @@ class Gateway:
         rate_limiter: RateLimiter | None = None,
         records: RecordBuilder | None = None,
         loop_guard: LoopGuard | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.auth = auth
         self.resolver = resolver
@@ -101,6 +103,7 @@ class Gateway:
         self.rate_limiter = rate_limiter or RateLimiter()
         self.records = records
         self.loop_guard = loop_guard
+        self.recorder = recorder
         self._finishing: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ entry points
@@ -123,6 +126,8 @@ class Gateway:
             ctx.rate_remaining = await self.admit(ctx.project, len(inbound.body))
             body = self._parse_body(inbound.body)
             hints = _pop_hints(body, inbound.headers)
+            if self.recorder is not None and isinstance(body, dict):
+                self.recorder.record(ctx.project.name, inbound.style, body, inbound.target.model)
             ctx.cache_mode = _cache_mode(inbound.headers)
             ctx.skill = inbound.headers.get("x-gateway-skill")
             ctx.client_headers = inbound.headers

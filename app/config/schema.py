@@ -235,6 +235,12 @@ class UsageConfig(_Strict):
     flush_interval: Duration = Duration(0.5)
 
 
+class RecordConfig(_Strict):
+    enabled: bool = False  # writes request bodies (secrets redacted) for `frugal replay`
+    dir: str = "recordings"
+    queue_size: int = 1000
+
+
 class GatewayConfig(_Strict):
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     providers: list[ProviderConfig] = []
@@ -251,6 +257,7 @@ class GatewayConfig(_Strict):
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     usage: UsageConfig = msgspec.field(default_factory=UsageConfig)
     budgets: BudgetsConfig = msgspec.field(default_factory=BudgetsConfig)
+    record: RecordConfig = msgspec.field(default_factory=RecordConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
 
 

@@ -9,6 +9,7 @@ Named routes below exercise fallback across steps.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -63,6 +64,13 @@ def _load_fakes(servers: FakeServers) -> dict[str, FakeUpstream]:
             continue
         fakes[style] = servers.start(getattr(mod, cls)())
     return fakes
+
+
+def _record_section() -> str:
+    """``FRUGAL_RECORD_DIR=DIR`` records what the clients send (the agents tier's real CLIs
+    included) for ``frugal replay``."""
+    directory = os.environ.get("FRUGAL_RECORD_DIR")
+    return f'record: {{enabled: true, dir: "{directory}"}}\n' if directory else ""
 
 
 def gateway_config(fakes: dict[str, FakeUpstream]) -> str:
@@ -139,7 +147,7 @@ reliability: {{circuit_breaker: {{enabled: false}}, retries: {{attempts: 1}}}}
 # the same request is sent many times on purpose: answers must come from the upstream each time
 # (the response cache has its own tests in tests/e2e/test_response_cache.py)
 cache: {{backend: "off"}}
-"""
+{_record_section()}"""
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import KEY, Env
 from tests.e2e.gateway_process import GatewayProcess, running_gateway
-from tests.support.postgres_server import fresh_database
+from tests.support.postgres_server import ThrowawayPostgres, fresh_database
 
 PROJECT_KEY = "team-a-secret-key-0123456789"
 PRICE = {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75}  # USD per million
@@ -123,3 +123,36 @@ def test_sqlite_rows_survive_a_restart_and_two_workers_write_one_file(env: Env, 
                 )
             body = _wait_for(gw, 6 * round_)
             assert body["totals"]["requests"] == 6 * round_  # the first run's rows are still there
+
+
+def test_postgres_stopped_and_restarted_mid_traffic_requests_succeed_and_rows_arrive(env: Env) -> None:
+    server = ThrowawayPostgres().start()
+    try:
+        with running_gateway(_config(env, server.url), key=KEY) as gw:
+            client = openai.OpenAI(base_url=f"{gw.url}/v1", api_key=KEY, max_retries=0)
+
+            def send(n: int, tag: str) -> list[float]:
+                took = []
+                for i in range(n):
+                    t0 = time.perf_counter()
+                    client.chat.completions.create(
+                        model="chat/ok", messages=[{"role": "user", "content": f"{tag}{i}"}]
+                    )
+                    took.append(time.perf_counter() - t0)
+                return took
+
+            send(5, "before")
+            _wait_for(gw, 5)
+            server.stop()
+            during = send(10, "during")
+            health = httpx.get(f"{gw.url}/health").json()
+            assert health["status"] == "degraded" and health["database"].startswith("degraded")
+            assert _usage(gw).status_code == 503  # the store cannot answer, the proxy still does
+            server.start()
+            body = _wait_for(gw, 15)
+            print(f"\nPostgreSQL down: 10 requests answered, slowest {max(during) * 1000:.0f} ms; rows after restart: "
+                  f"{body['totals']['requests']}")  # fmt: skip
+            assert body["totals"]["requests"] == 15 and max(during) < 1.0
+            assert httpx.get(f"{gw.url}/health").json()["database"] == "ok"
+    finally:
+        server.close()

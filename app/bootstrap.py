@@ -29,6 +29,7 @@ from app.observability.usage.writer import UsageWriter
 from app.optimizers import build_token_savers
 from app.optimizers.cache import ResponseCacheLookup, ResponseCacheStore
 from app.optimizers.cache_store import CacheStore, MemoryStore, RedisStore
+from app.optimizers.context_fit import DEFAULT_WINDOWS, ContextFit, FitSettings
 from app.optimizers.diff_first import DiffFirst
 from app.optimizers.limits import Limits, SizeLimits
 from app.optimizers.skills import Skill, SkillStage, skill_table
@@ -230,6 +231,11 @@ def build_stages(cfg: GatewayConfig, deps: StageDeps) -> list[Stage]:
     if opt.diff_first:
         stages.append(DiffFirst())
     stages.append(tier_stage)
+    if opt.context_fit:
+        windows = tuple(opt.context_windows.items()) + DEFAULT_WINDOWS
+        fit = FitSettings(opt.context_fill_share, opt.context_keep_share, windows)
+        summariser = resolver.tier_route("cheap") or resolver.tier_route("local")
+        stages.append(ContextFit(deps.dispatcher, summariser, fit))
     if cfg.routing.cascade or any(r.cascade for r in cfg.routes):
         overrides = {r.name: r.cascade for r in cfg.routes if r.cascade is not None}
         default = cfg.routing.cascade

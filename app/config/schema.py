@@ -146,7 +146,10 @@ class OptimizersConfig(_Strict):
     dedup: bool = True  # ENABLE_FILE_HASH_CACHE
     boilerplate: bool = True  # STRIP_IDE_BOILERPLATE
     stale_tool_output: bool = False  # lossy, so off unless asked for
-    context_fit: bool = False
+    context_fit: bool = False  # summarise the oldest middle turns of a conversation over the window
+    context_windows: dict[str, int] = {}  # model pattern -> tokens, before the built-in table
+    context_fill_share: float = 0.8  # act above this share of the window
+    context_keep_share: float = 0.5  # recent messages kept whole, as a share of the window
     diff_first: bool = False  # ENFORCE_DIFF_FIRST
     # --- settings of the token-saving stages (app/optimizers/)
     dedup_min_lines: int = 5  # file bodies shorter than this are never replaced

@@ -90,6 +90,11 @@ def _metrics_dir() -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from app.routing import artifact, dataset, training
 
+    if args.from_usage:
+        return _train_from_usage(args)
+    if not args.data:
+        print("frugal train: give a labelled JSONL or --from-usage", file=sys.stderr)
+        return 2
     try:
         data = dataset.read(Path(args.data))
         command = f"frugal train {Path(args.data).name} --out {args.out}"
@@ -105,6 +110,33 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"  CV {fam:<8} n={m['n']:<5} APGR {m['apgr']:.3f}  "
                 f"CPT(50%) {m['cpt50']:.1%}  CPT(80%) {m['cpt80']:.1%}"
             )
+    return 0
+
+
+def _train_from_usage(args: argparse.Namespace) -> int:
+    """``frugal train --from-usage``: the learned router refitted on the cascade outcomes in the
+    usage store (the configured one, or ``--database URL``)."""
+    from urllib.parse import urlsplit
+
+    from app.bootstrap import usage_url
+    from app.observability.usage.database import Connection, DatabaseError
+    from app.observability.usage.queries import cascade_outcomes
+    from app.routing import artifact, training
+
+    url = args.database or usage_url(_load_or_exit(args.config).config)
+    where = urlsplit(url).hostname or Path(url).name  # never the password
+    try:
+        conn = Connection(url)
+        try:
+            pairs = cascade_outcomes(conn)
+        finally:
+            conn.close()
+        art = training.train_from_outcomes(pairs, f"frugal train --from-usage --out {args.out}", where)
+    except (DatabaseError, ValueError) as exc:
+        print(f"frugal train: {exc}", file=sys.stderr)
+        return 2
+    artifact.dump(art, Path(args.out))
+    print(f"wrote {args.out}: {len(pairs)} cascade outcomes from the usage store ({where})")
     return 0
 
 
@@ -169,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     replay.set_defaults(func=cmd_replay)
 
     train = sub.add_parser("train", help="fit the learned router from a labelled JSONL")
-    train.add_argument("data", help="JSONL with id, prompt, source, strong, weak per line")
+    train.add_argument("data", nargs="?", help="JSONL with id, prompt, source, strong, weak per line")
+    train.add_argument("--from-usage", action="store_true", help="use the usage store's cascade outcomes")
+    train.add_argument("--database", help="usage store URL for --from-usage (default: the configured one)")
+    train.add_argument("--config")
     train.add_argument("--out", default="models/router.json")
     train.add_argument("--attribution", default="", help="where the labels come from (for the metadata)")
     train.set_defaults(func=cmd_train)

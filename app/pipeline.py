@@ -100,6 +100,7 @@ class RequestContext:
     tier_reason: str | None = None
     scenario: str | None = None
     router_score: float | None = None
+    router_features: list[float] | None = None  # the row the router scored (training data)
     cascade: CascadeOutcome | None = None
     usage: Usage | None = None
     status: int = 200

@@ -44,6 +44,7 @@ class RequestRecord(msgspec.Struct, kw_only=True):
     tier_reason: str | None = None
     scenario: str | None = None
     router_score: float | None = None
+    router_features: list[float] | None = None
     provider: str = "none"  # who answered
     model: str = "none"  # the model the gateway asked that provider for
     upstream_model: str | None = None  # the model name the provider answered with
@@ -103,6 +104,7 @@ class RecordBuilder:
             tier_reason=ctx.tier_reason,
             scenario=ctx.scenario,
             router_score=ctx.router_score,
+            router_features=ctx.router_features,
             provider=ctx.provider or "none",
             model=model or "none",
             upstream_model=ctx.model,

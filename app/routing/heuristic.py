@@ -61,7 +61,10 @@ class HeuristicRouter:
         return self.score_conversation(Conversation.of_prompt(prompt))
 
     def score_conversation(self, conv: Conversation) -> tuple[float, str]:
-        x = extract(conv)
+        return self.score_features(extract(conv))
+
+    def score_features(self, x: list[float]) -> tuple[float, str]:
+        """A feature row (``app.routing.features.FEATURES``) already extracted."""
         parts = [(w * (x[i] - typical), name, x[i]) for i, name, w, typical in _TERMS]
         z = _OFFSET + sum(p[0] for p in parts)
         score = 1.0 / (1.0 + math.exp(-z))

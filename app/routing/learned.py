@@ -39,7 +39,11 @@ class LearnedRouter:
         return self.score_conversation(Conversation.of(req))
 
     def score_conversation(self, conv: Conversation) -> tuple[float, str]:
-        x = np.asarray(extract(conv), dtype=np.float64)
+        return self.score_features(extract(conv))
+
+    def score_features(self, row: list[float]) -> tuple[float, str]:
+        """A feature row (``app.routing.features.FEATURES``) already extracted."""
+        x = np.asarray(row, dtype=np.float64)
         terms = (x - self._mean) / self._scale * self._coef
         score = float(np.interp(float(terms.sum()) + self._intercept, self._knots, self._levels))
         return score, self._reason(score, terms, x)

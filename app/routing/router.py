@@ -25,9 +25,13 @@ DEFAULT_ARTIFACT = Path(__file__).resolve().parents[2] / "models" / "router.json
 
 
 class Router(Protocol):
-    """Scores a request: (score in [0, 1], higher = needs strong; a short human-readable reason)."""
+    """Scores a request: (score in [0, 1], higher = needs strong; a short human-readable reason).
+    ``score_features`` scores a feature row already extracted (the tier stage extracts once and
+    keeps the row for the usage store: cascade outcomes become training data)."""
 
     def score(self, req: Request) -> tuple[float, str]: ...
+
+    def score_features(self, x: list[float]) -> tuple[float, str]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from app.canonical import Request, Response
 from app.pipeline import RequestContext
+from app.routing.features import of_request
 from app.routing.model_names import ModelResolver, Resolution
 from app.routing.router import Router, Thresholds
 from app.routing.routes import Route
@@ -64,7 +65,9 @@ class TierSelection:
             return req
         if res.source != "auto":
             return req
-        score, reason = self.router.score(req)
+        features = of_request(req)
+        score, reason = self.router.score_features(features)
+        ctx.router_features = features
         tier: str = self.thresholds.tier_for(score, has_local="local" in self.tiers)
         if self.budget_pressure is not None and self.budget_pressure(ctx.project.name):
             lower = _DOWN[tier]

@@ -126,3 +126,36 @@ def train(data: Dataset, command: str, attribution: str = "") -> artifact.Artifa
         attribution=KNOWN_DATA.get(data.sha256, attribution),
     )
     return artifact.Artifact(artifact.FORMAT, fit_pairs(x, gain), meta)
+
+
+def train_from_outcomes(
+    pairs: Sequence[tuple[Sequence[float], str]], command: str, source: str
+) -> artifact.Artifact:
+    """Fit on the gateway's own cascade outcomes (feature row, accepted | escalated): an
+    escalation says the cheap tier was not enough for a request like this one. ``source`` names
+    the store (without credentials) for the metadata."""
+    import hashlib
+
+    import sklearn
+
+    if len(pairs) < 20:
+        raise ValueError(f"{len(pairs)} cascade outcomes in the store; training needs at least 20")
+    labels = np.asarray([label_of_cascade(outcome) for _, outcome in pairs], dtype=np.float64)
+    if labels.min() == labels.max():
+        raise ValueError("every cascade outcome is the same: nothing to learn from yet")
+    x = np.asarray([list(f) for f, _ in pairs], dtype=np.float64)
+    digest = hashlib.sha256(x.tobytes() + labels.tobytes()).hexdigest()
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    meta = artifact.Metadata(
+        trained_at=when.replace(microsecond=0).isoformat(),
+        data_sha256=digest,
+        data_rows=len(pairs),
+        target="cascade outcome: 1 escalated (cheap answer failed a check), 0 accepted",
+        estimator=f"StandardScaler + Ridge(alpha={ALPHA}); score = percentile among training predictions",
+        libraries={"scikit-learn": sklearn.__version__, "numpy": np.__version__},
+        command=command,
+        cv={"scheme": "none (outcome records)", "escalated_share": round(float(labels.mean()), 4)},
+        attribution=f"the gateway's own cascade outcomes ({source})",
+    )
+    return artifact.Artifact(artifact.FORMAT, fit_pairs(x, labels), meta)

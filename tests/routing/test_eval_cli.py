@@ -26,7 +26,9 @@ def no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_prompts_without_labels_get_scores_and_no_metrics(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], router: str
 ) -> None:
-    data = write(tmp_path / "p.jsonl", [{"id": "x1", "prompt": "rename foo to bar"}, {"id": "x2", "prompt": "hi"}])
+    data = write(
+        tmp_path / "p.jsonl", [{"id": "x1", "prompt": "rename foo to bar"}, {"id": "x2", "prompt": "hi"}]
+    )
     out = tmp_path / "scores.jsonl"
     assert main(["eval-router", str(data), "--router", router, "--scores-out", str(out)]) == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]
@@ -36,7 +38,9 @@ def test_prompts_without_labels_get_scores_and_no_metrics(
     assert "2 prompts scored" in printed and "no metrics" in printed and "APGR" not in printed
 
 
-def test_labelled_prompts_get_the_metrics_of_their_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_labelled_prompts_get_the_metrics_of_their_scores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     prompts = ["hi", "Explain the trade-offs of the architecture " * 20, "What is 2+2?", "x" * 400]
     rows = [
         {"id": str(i), "prompt": p, "source": "s", "strong": st, "weak": wk}
@@ -52,7 +56,9 @@ def test_labelled_prompts_get_the_metrics_of_their_scores(tmp_path: Path, capsys
     assert f"{m.apgr:.3f}" in printed.splitlines()[2]
 
 
-def test_cross_validation_needs_the_learned_router(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cross_validation_needs_the_learned_router(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = write(tmp_path / "l.jsonl", [{"id": "1", "prompt": "a", "source": "s", "strong": 1, "weak": 0}])
     assert main(["eval-router", str(data), "--router", "heuristic", "--cv-groups", "source"]) == 2
     assert "--router learned" in capsys.readouterr().err
@@ -65,10 +71,17 @@ def test_a_broken_line_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "bad.jsonl:2" in capsys.readouterr().err
 
 
-def test_train_then_evaluate_with_the_new_artifact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_then_evaluate_with_the_new_artifact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rows = [
-        {"id": f"{i}", "prompt": ("long question with 12 and 40 numbers " * (i % 4 + 1)), "source": f"g{i % 3}",
-         "strong": 1.0, "weak": float(i % 4 < 2)}
+        {
+            "id": f"{i}",
+            "prompt": ("long question with 12 and 40 numbers " * (i % 4 + 1)),
+            "source": f"g{i % 3}",
+            "strong": 1.0,
+            "weak": float(i % 4 < 2),
+        }
         for i in range(24)
     ]
     data = write(tmp_path / "t.jsonl", rows)
@@ -77,5 +90,7 @@ def test_train_then_evaluate_with_the_new_artifact(tmp_path: Path, capsys: pytes
     assert "CV all" in capsys.readouterr().out
     assert main(["eval-router", str(data), "--router", "learned", "--artifact", str(art)]) == 0
     assert "learned router" in capsys.readouterr().out
-    assert main(["eval-router", str(data), "--router", "learned", "--cv-groups", "source", "--folds", "3"]) == 0
+    assert (
+        main(["eval-router", str(data), "--router", "learned", "--cv-groups", "source", "--folds", "3"]) == 0
+    )
     assert "out-of-fold" in capsys.readouterr().out

@@ -47,7 +47,7 @@ def test_debugging_with_a_traceback_outranks_a_short_explain_question() -> None:
     explain = user("What is a Python list comprehension?")
     debug = user(
         "This fails intermittently with a race condition. Traceback:\n```\n"
-        + "  File \"app/worker.py\", line 88, in run\n    self.lock.acquire()\n" * 10
+        + '  File "app/worker.py", line 88, in run\n    self.lock.acquire()\n' * 10
         + "```\nWhy does it deadlock and how do I fix it?"
     )
     assert router.score(debug)[0] > router.score(explain)[0]
@@ -79,7 +79,13 @@ def test_history_length_raises_the_score() -> None:
 
 @pytest.mark.parametrize(
     ("score", "has_local", "tier"),
-    [(0.05, True, "local"), (0.05, False, "cheap"), (0.15, True, "cheap"), (0.59, True, "cheap"), (0.6, False, "strong")],
+    [
+        (0.05, True, "local"),
+        (0.05, False, "cheap"),
+        (0.15, True, "cheap"),
+        (0.59, True, "cheap"),
+        (0.6, False, "strong"),
+    ],
 )
 def test_thresholds_map_a_score_to_a_tier(score: float, has_local: bool, tier: str) -> None:
     assert Thresholds(cheap=0.15, strong=0.6).tier_for(score, has_local=has_local) == tier

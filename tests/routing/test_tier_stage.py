@@ -42,6 +42,9 @@ class FixedRouter:
     def score(self, req: Request) -> tuple[float, str]:
         return self.value, f"fixed {self.value}"
 
+    def score_features(self, x: list[float]) -> tuple[float, str]:
+        return self.value, f"fixed {self.value}"
+
 
 def _req(text: str = "hi", model: str = "auto", **kw: object) -> Request:
     return Request(model=model, messages=[Message("user", [TextPart(text)])], style="openai-chat", **kw)  # type: ignore[arg-type]

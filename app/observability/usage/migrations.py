@@ -65,6 +65,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        "the router's feature row, so cascade outcomes can train the learned router",
+        ["ALTER TABLE requests ADD COLUMN router_features TEXT"],
+    ),
 ]
 
 

@@ -9,6 +9,7 @@ answers with a status of 400 or more.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,3 +104,20 @@ def project_spend(conn: Connection, project: str, since: float) -> float:
     rows = conn.query("SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE project = ? AND ts >= ?",
                       (project, since))  # fmt: skip
     return float(rows[0][0])
+
+
+def cascade_outcomes(conn: Connection, since: float | None = None) -> list[tuple[list[float], str]]:
+    """(router feature row, cascade outcome) of every request the cascade judged: the learned
+    router's training data from the gateway's own traffic."""
+    sql = (
+        "SELECT router_features, cascade FROM requests "
+        "WHERE cascade IS NOT NULL AND router_features IS NOT NULL"
+    )
+    params: list[Any] = []
+    if since is not None:
+        sql += " AND ts >= ?"
+        params.append(since)
+    out: list[tuple[list[float], str]] = []
+    for features, outcome in conn.query(sql + " ORDER BY ts", params):
+        out.append(([float(v) for v in json.loads(features)], str(outcome)))
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -12,7 +13,7 @@ REQUEST_COLUMNS = (
     "scenario", "router_score", "provider", "model", "upstream_model", "status", "error", "stream",
     "cache", "latency_ms", "ttft_ms", "input_tokens", "output_tokens", "cache_read_tokens",
     "cache_write_tokens", "reasoning_tokens", "usage_estimated", "cost_usd", "saved_tokens",
-    "saved_usd", "cascade", "cascade_checks", "attempts",
+    "saved_usd", "cascade", "cascade_checks", "attempts", "router_features",
 )  # fmt: skip
 INSERT_REQUEST = (
     f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) "
@@ -37,6 +38,7 @@ def request_row(r: RequestRecord) -> tuple[Any, ...]:
         r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens,
         int(r.usage_estimated), r.cost_usd, r.saved_tokens, r.saved_usd, r.cascade,
         ",".join(r.cascade_checks) or None, len(r.attempts),
+        json.dumps([round(v, 6) for v in r.router_features]) if r.router_features is not None else None,
     )  # fmt: skip
 
 

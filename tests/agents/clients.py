@@ -360,7 +360,56 @@ class OpenCode(AgentClient):
         return ["run", "--print-logs", "--log-level", "INFO", "-m", f"{self.provider}/{model}", prompt]
 
 
+# ------------------------------------------------------------------------------------- Qwen Code
+
+
+class QwenCode(AgentClient):
+    """``qwen -p``: OpenAI Chat Completions at ``$OPENAI_BASE_URL/chat/completions``.
+
+    A Gemini CLI fork: the same ``~/.qwen/settings.json`` layout (schema ``$version`` 4, where the
+    v2 ``disable*`` flags became ``general.enableAutoUpdate``) and the same tool names
+    (``write_file``), but an OpenAI-compatible content generator selected by ``auth.selectedType``.
+    """
+
+    name = "qwen-code"
+    executable = "qwen"
+
+    def env(self, gateway_url: str, key: str) -> dict[str, str]:
+        return {
+            "OPENAI_BASE_URL": gateway_url + "/v1",  # the OpenAI SDK appends /chat/completions
+            "OPENAI_API_KEY": key,
+            # no warm-up HEAD/GET to the base URL before the first call (noise in the tap)
+            "QWEN_CODE_DISABLE_PRECONNECT": "1",
+            "QWEN_TELEMETRY_ENABLED": "false",
+            "QWEN_CODE_SUPPRESS_YOLO_WARNING": "1",
+        }
+
+    def prepare(self, home: Path, gateway_url: str, model: str) -> None:
+        settings = {
+            "$version": 4,
+            "security": {"auth": {"selectedType": "openai"}},
+            "privacy": {"usageStatisticsEnabled": False},
+            "telemetry": {"enabled": False},
+            "general": {"enableAutoUpdate": False},
+            # its vendored rg may lack the exec bit (npm skips install scripts): built-in grep
+            "tools": {"useRipgrep": False},
+        }
+        (home / ".qwen").mkdir(parents=True)
+        (home / ".qwen" / "settings.json").write_text(json.dumps(settings, indent=2))
+
+    def command(self, model: str, prompt: str) -> list[str]:
+        return ["-p", prompt, "--approval-mode", "yolo", "--auth-type", "openai", "-m", model]
+
+
 def all_clients() -> dict[str, AgentClient]:
     """Every client variant the tier runs, by name."""
-    clients = [ClaudeCode(), Codex(), Codex(catalogue=False), GeminiCli(), GeminiCli(auto=True), OpenCode()]
+    clients = [
+        ClaudeCode(),
+        Codex(),
+        Codex(catalogue=False),
+        GeminiCli(),
+        GeminiCli(auto=True),
+        OpenCode(),
+        QwenCode(),
+    ]
     return {c.name: c for c in clients}

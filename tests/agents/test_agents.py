@@ -47,6 +47,7 @@ NATIVE = {
     "gemini": "google-genai",
     "gemini-auto": "google-genai",
     "opencode": "openai-chat",
+    "qwen-code": "openai-chat",
 }
 # an endpoint of each inbound style, to see whether the gateway serves that style yet
 PROBE = {
@@ -434,6 +435,10 @@ def _assert_client_fields(cell: Cell) -> None:
         assert all("parametersJsonSchema" in d for d in body["tools"][0]["functionDeclarations"])
     elif cell.client == "opencode":
         assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    elif cell.client == "qwen-code":
+        assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+        # parameter-less functions (get_goal, list_agents): the equality above covers their absence
+        assert any("parameters" not in t["function"] for t in body["tools"])
 
 
 # ------------------------------------------------------------------------ cross style: degrades
@@ -465,7 +470,7 @@ WRONG_KEY_LIMIT_S = 15.0
 
 
 @pytest.mark.parametrize(
-    "client", [c for c in CLIENTS if c in ("claude-code", "codex", "gemini", "opencode")]
+    "client", [c for c in CLIENTS if c in ("claude-code", "codex", "gemini", "opencode", "qwen-code")]
 )
 def test_wrong_key_gives_a_quick_clear_auth_error(
     env: Env, tap: ClientTap, tmp_path: Path, client: str

@@ -14,13 +14,11 @@ Each cell's outcome is appended to ``.cache/agents/results.jsonl``.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import json
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ from tests.agents.clients import ClaudeCode, GeminiCli, RunResult, all_clients
 from tests.agents.install import CACHE
 from tests.agents.tap import ClientTap, Exchange
 from tests.e2e.conftest import FAKE_SPECS, KEY, Env
-from tests.e2e.fakes.base import FakeServers, Recorded
+from tests.e2e.fakes.base import Recorded
 from tests.e2e.fakes.script import AGENT_DONE, agent_prompt
 
 pytestmark = [pytest.mark.agents, pytest.mark.timeout(400), pytest.mark.usefixtures("agents_installed")]
@@ -65,14 +63,6 @@ def route(env: Env, style: str) -> str:
 
 
 # ------------------------------------------------------------------------------ fixtures, cells
-
-
-@pytest.fixture(scope="session")
-def tap(env: Env, fake_servers: FakeServers) -> Iterator[ClientTap]:
-    t = ClientTap(env.url)
-    fake_servers.start(t)
-    yield t
-    asyncio.run_coroutine_threadsafe(t.aclose(), fake_servers.loop).result(10)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """CI entry of the agents tier: ``python -m tests.agents [pytest args]``.
 
-Installs the pinned CLIs (skipped when present), runs ``pytest -m agents tests/agents -q`` and
+Installs the pinned CLIs and Aider's venv (each skipped when present), runs ``pytest -m agents tests/agents -q`` and
 prints the install time and the tier's total wall time. Exit code: pytest's (1 if install fails).
 """
 
@@ -16,7 +16,7 @@ from tests.agents import install
 def main(argv: list[str]) -> int:
     start = time.monotonic()
     try:
-        took = install.install()
+        took = install.install() + install.install_aider()
     except install.InstallError as exc:
         print(f"agents: install failed: {exc}", file=sys.stderr)
         return 1

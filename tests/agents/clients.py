@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from tests.agents.install import BIN, CACHE
+from tests.agents.install import AIDER_BIN, BIN, CACHE
 
 # a cell takes 1-7 s; Gemini CLI retries a failing call for ~90 s, Claude Code a 5xx for minutes
 DEFAULT_TIMEOUT_S = 45.0
@@ -68,6 +68,9 @@ class AgentClient:
     def command(self, model: str, prompt: str) -> list[str]:
         raise NotImplementedError
 
+    def binary(self) -> Path:
+        return BIN / self.executable
+
     def run(
         self,
         gateway_url: str,
@@ -82,7 +85,7 @@ class AgentClient:
         home = Path(tempfile.mkdtemp(prefix=f"home.{self.name}.", dir=workdir.parent))
         self.prepare(home, gateway_url, model)
         env = {**_base_env(home), **self.env(gateway_url, key), **(extra_env or {})}
-        argv = [str(BIN / self.executable), *self.command(model, prompt)]
+        argv = [str(self.binary()), *self.command(model, prompt)]
         start = time.monotonic()
         proc = subprocess.Popen(
             argv,
@@ -360,7 +363,125 @@ class OpenCode(AgentClient):
         return ["run", "--print-logs", "--log-level", "INFO", "-m", f"{self.provider}/{model}", prompt]
 
 
+# ------------------------------------------------------------------------------------- Qwen Code
+
+
+class QwenCode(AgentClient):
+    """``qwen -p``: OpenAI Chat Completions at ``$OPENAI_BASE_URL/chat/completions``.
+
+    A Gemini CLI fork: the same ``~/.qwen/settings.json`` layout (schema ``$version`` 4, where the
+    v2 ``disable*`` flags became ``general.enableAutoUpdate``) and the same tool names
+    (``write_file``), but an OpenAI-compatible content generator selected by ``auth.selectedType``.
+    """
+
+    name = "qwen-code"
+    executable = "qwen"
+
+    def env(self, gateway_url: str, key: str) -> dict[str, str]:
+        return {
+            "OPENAI_BASE_URL": gateway_url + "/v1",  # the OpenAI SDK appends /chat/completions
+            "OPENAI_API_KEY": key,
+            # no warm-up HEAD/GET to the base URL before the first call (noise in the tap)
+            "QWEN_CODE_DISABLE_PRECONNECT": "1",
+            "QWEN_TELEMETRY_ENABLED": "false",
+            "QWEN_CODE_SUPPRESS_YOLO_WARNING": "1",
+        }
+
+    def prepare(self, home: Path, gateway_url: str, model: str) -> None:
+        settings = {
+            "$version": 4,
+            "security": {"auth": {"selectedType": "openai"}},
+            "privacy": {"usageStatisticsEnabled": False},
+            "telemetry": {"enabled": False},
+            "general": {"enableAutoUpdate": False},
+            # its vendored rg may lack the exec bit (npm skips install scripts): built-in grep
+            "tools": {"useRipgrep": False},
+        }
+        (home / ".qwen").mkdir(parents=True)
+        (home / ".qwen" / "settings.json").write_text(json.dumps(settings, indent=2))
+
+    def command(self, model: str, prompt: str) -> list[str]:
+        return ["-p", prompt, "--approval-mode", "yolo", "--auth-type", "openai", "-m", model]
+
+
+# ------------------------------------------------------------------------------------------ Aider
+
+
+class Aider(AgentClient):
+    """``aider --message``: OpenAI Chat Completions through litellm (``openai/<route>``), no tools.
+
+    The model answers in an edit format Aider parses from the text; for a model it does not know
+    Aider uses ``whole`` (file name line + fenced whole content), ``edit_format="diff"`` asks for
+    SEARCH/REPLACE blocks. It runs from its own venv (``.cache/aider/venv``). Offline: no update
+    check, analytics or release notes; litellm reads its bundled model map; Aider's own model-info
+    cache (normally fetched from GitHub) is pre-seeded with the route, which also tells Aider
+    the route's context window. ``files`` (relative to the working dir) are added to the chat.
+    """
+
+    name = "aider"
+    executable = "aider"
+
+    def __init__(self, *, edit_format: str | None = None, files: tuple[str, ...] = ("hello.txt",)) -> None:
+        self.edit_format = edit_format
+        self.files = files
+        if edit_format:
+            self.name = f"aider-{edit_format}"
+
+    def binary(self) -> Path:
+        return AIDER_BIN
+
+    def env(self, gateway_url: str, key: str) -> dict[str, str]:
+        return {
+            # Aider reads every option from AIDER_<OPTION> too (= --openai-api-base/--openai-api-key)
+            "AIDER_OPENAI_API_BASE": gateway_url + "/v1",
+            "AIDER_OPENAI_API_KEY": key,
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch of litellm's price map at import
+        }
+
+    def prepare(self, home: Path, gateway_url: str, model: str) -> None:
+        info = {
+            "max_input_tokens": 128000,
+            "max_output_tokens": 8192,
+            "input_cost_per_token": 0.0,
+            "output_cost_per_token": 0.0,
+            "litellm_provider": "openai",
+            "mode": "chat",
+        }
+        caches = home / ".aider" / "caches"
+        caches.mkdir(parents=True)
+        # fresh (< 24 h) and non-empty, so Aider does not download it from raw.githubusercontent.com
+        (caches / "model_prices_and_context_window.json").write_text(json.dumps({f"openai/{model}": info}))
+
+    def command(self, model: str, prompt: str) -> list[str]:
+        argv = [
+            "--model",
+            f"openai/{model}",
+            "--yes-always",
+            "--no-git",
+            "--no-auto-commits",
+            "--no-show-model-warnings",
+            "--no-check-update",
+            "--analytics-disable",
+            "--no-show-release-notes",
+            "--no-pretty",
+            "--no-fancy-input",
+            "--message",
+            prompt,
+        ]
+        if self.edit_format:
+            argv += ["--edit-format", self.edit_format]
+        return [*argv, *self.files]
+
+
 def all_clients() -> dict[str, AgentClient]:
     """Every client variant the tier runs, by name."""
-    clients = [ClaudeCode(), Codex(), Codex(catalogue=False), GeminiCli(), GeminiCli(auto=True), OpenCode()]
+    clients = [
+        ClaudeCode(),
+        Codex(),
+        Codex(catalogue=False),
+        GeminiCli(),
+        GeminiCli(auto=True),
+        OpenCode(),
+        QwenCode(),
+    ]
     return {c.name: c for c in clients}

@@ -1,18 +1,41 @@
 """The agents tier reuses the e2e harness: fake upstreams + one gateway (``env``), see tests/e2e.
 
-It adds ``agents_installed`` (the pinned CLIs, installed on first use) and prints the tier's
+It adds ``agents_installed`` (the pinned CLIs, installed on first use), ``aider_installed``
+(Aider's own venv), ``tap`` (a recording proxy in front of the gateway) and prints the tier's
 total duration and each cell's duration at the end of the run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.agents import install
-from tests.e2e.conftest import _clear_recordings, env, fake_servers  # noqa: F401  (fixtures)
+from tests.agents.tap import ClientTap
+from tests.e2e.conftest import Env, _clear_recordings, env, fake_servers  # noqa: F401  (fixtures)
+from tests.e2e.fakes.base import FakeServers
+
+
+@pytest.fixture(scope="session")
+def tap(env: Env, fake_servers: FakeServers) -> Iterator[ClientTap]:  # noqa: F811
+    """A recording proxy in front of the gateway: what each client sent and got."""
+    t = ClientTap(env.url)
+    fake_servers.start(t)
+    yield t
+    asyncio.run_coroutine_threadsafe(t.aclose(), fake_servers.loop).result(10)
+
+
+@pytest.fixture(scope="session")
+def aider_installed() -> None:
+    """Aider in its own venv under .cache/aider (installed on first use, then reused)."""
+    try:
+        install.install_aider()
+    except install.InstallError as exc:
+        pytest.fail(f"agents tier: {exc}", pytrace=False)
+
 
 # (test id, seconds, outcome) of every agents test that ran, for the summary
 CELL_TIMES: list[tuple[str, float, str]] = []

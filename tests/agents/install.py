@@ -1,4 +1,5 @@
-"""Install the pinned coding-agent CLIs into ``.cache/agents`` (``python -m tests.agents.install``).
+"""Install the pinned coding-agent CLIs into ``.cache/agents`` (``python -m tests.agents.install``),
+and Aider into its own venv ``.cache/aider/venv``.
 
 The versions live in ``tests/agents/package.json`` + ``package-lock.json`` (exact pins, lock made
 by npm). ``npm ci`` runs in the cache folder, so a clean clone gets byte-identical clients and a
@@ -28,6 +29,7 @@ EXECUTABLES = {
     "codex": "@openai/codex",
     "gemini": "@google/gemini-cli",
     "opencode": "opencode-ai",
+    "qwen": "@qwen-code/qwen-code",
 }
 
 
@@ -109,6 +111,68 @@ def install(*, force: bool = False) -> float:
     return took
 
 
+# ------------------------------------------------------------------------------------------ Aider
+# Aider is a Python CLI whose wheel pins every dependency exactly (litellm, openai, tree-sitter, ...),
+# which would fight the project's own pins: it gets its own venv, never the project's.
+
+AIDER_PACKAGE = "aider-chat"
+AIDER_VERSION = "0.86.2"
+AIDER_VENV = ROOT / ".cache" / "aider" / "venv"
+AIDER_BIN = AIDER_VENV / "bin" / "aider"
+PIP_TIMEOUT_S = 900
+
+
+def _aider_stamp() -> str:
+    return f"{AIDER_PACKAGE}=={AIDER_VERSION}"
+
+
+def aider_installed() -> bool:
+    """The venv holds the pinned Aider (the stamp is written only after a complete install)."""
+    stamp = AIDER_VENV / ".installed"
+    return AIDER_BIN.exists() and stamp.exists() and stamp.read_text().strip() == _aider_stamp()
+
+
+def _aider_python() -> str:
+    """An interpreter Aider supports (its wheel requires Python >= 3.10, < 3.13)."""
+    if (3, 10) <= sys.version_info[:2] < (3, 13):
+        return sys.executable
+    for name in ("python3.12", "python3.11", "python3.10"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise InstallError(f"Aider {AIDER_VERSION} needs Python 3.10-3.12; none found on PATH")
+
+
+def install_aider(*, force: bool = False) -> float:
+    """Create ``.cache/aider/venv`` with the pinned aider-chat unless present; seconds taken."""
+    start = time.monotonic()
+    if not force and aider_installed():
+        print(f"agents: {_aider_stamp()} already installed in {AIDER_VENV}", flush=True)
+        return time.monotonic() - start
+    if AIDER_VENV.exists():
+        shutil.rmtree(AIDER_VENV)  # half-made or another version: start clean
+    print(f"agents: creating {AIDER_VENV} with {_aider_stamp()} ...", flush=True)
+    steps = [
+        [_aider_python(), "-m", "venv", str(AIDER_VENV)],
+        [str(AIDER_VENV / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         _aider_stamp()],
+    ]  # fmt: skip
+    for cmd in steps:
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise InstallError(f"{cmd[:3]} did not finish within {PIP_TIMEOUT_S}s") from exc
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).splitlines()[-25:])
+            raise InstallError(f"{' '.join(cmd[:4])} failed with exit code {done.returncode}:\n{tail}")
+    if not AIDER_BIN.exists():
+        raise InstallError(f"pip finished but {AIDER_BIN} is missing")
+    (AIDER_VENV / ".installed").write_text(_aider_stamp())
+    took = time.monotonic() - start
+    print(f"agents: installed {_aider_stamp()} in {took:.1f}s", flush=True)
+    return took
+
+
 def _npm(npm: str, verb: str) -> subprocess.CompletedProcess[str]:
     cmd = [npm, verb, "--no-audit", "--no-fund", "--loglevel=error"]
     print(f"agents: npm {verb} in {CACHE} ...", flush=True)
@@ -128,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         install(force="--force" in args)
+        install_aider(force="--force" in args)
     except InstallError as exc:
         print(f"agents: install failed: {exc}", file=sys.stderr)
         return 1

@@ -14,13 +14,11 @@ Each cell's outcome is appended to ``.cache/agents/results.jsonl``.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import json
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ from tests.agents.clients import ClaudeCode, GeminiCli, RunResult, all_clients
 from tests.agents.install import CACHE
 from tests.agents.tap import ClientTap, Exchange
 from tests.e2e.conftest import FAKE_SPECS, KEY, Env
-from tests.e2e.fakes.base import FakeServers, Recorded
+from tests.e2e.fakes.base import Recorded
 from tests.e2e.fakes.script import AGENT_DONE, agent_prompt
 
 pytestmark = [pytest.mark.agents, pytest.mark.timeout(400), pytest.mark.usefixtures("agents_installed")]
@@ -47,6 +45,7 @@ NATIVE = {
     "gemini": "google-genai",
     "gemini-auto": "google-genai",
     "opencode": "openai-chat",
+    "qwen-code": "openai-chat",
 }
 # an endpoint of each inbound style, to see whether the gateway serves that style yet
 PROBE = {
@@ -64,14 +63,6 @@ def route(env: Env, style: str) -> str:
 
 
 # ------------------------------------------------------------------------------ fixtures, cells
-
-
-@pytest.fixture(scope="session")
-def tap(env: Env, fake_servers: FakeServers) -> Iterator[ClientTap]:
-    t = ClientTap(env.url)
-    fake_servers.start(t)
-    yield t
-    asyncio.run_coroutine_threadsafe(t.aclose(), fake_servers.loop).result(10)
 
 
 @dataclass
@@ -434,6 +425,10 @@ def _assert_client_fields(cell: Cell) -> None:
         assert all("parametersJsonSchema" in d for d in body["tools"][0]["functionDeclarations"])
     elif cell.client == "opencode":
         assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    elif cell.client == "qwen-code":
+        assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+        # parameter-less functions (get_goal, list_agents): the equality above covers their absence
+        assert any("parameters" not in t["function"] for t in body["tools"])
 
 
 # ------------------------------------------------------------------------ cross style: degrades
@@ -465,7 +460,7 @@ WRONG_KEY_LIMIT_S = 15.0
 
 
 @pytest.mark.parametrize(
-    "client", [c for c in CLIENTS if c in ("claude-code", "codex", "gemini", "opencode")]
+    "client", [c for c in CLIENTS if c in ("claude-code", "codex", "gemini", "opencode", "qwen-code")]
 )
 def test_wrong_key_gives_a_quick_clear_auth_error(
     env: Env, tap: ClientTap, tmp_path: Path, client: str

@@ -232,7 +232,12 @@ def _encode_tool(t: ToolDef) -> dict[str, Any]:
         if t.description:
             fn["description"] = t.description
         return {"type": "function", "function": fn}
-    fn = {"name": t.name, "parameters": t.parameters or {"type": "object", "properties": {}}}
+    fn = {"name": t.name}
+    # A function without parameters stays without them: Chat Completions defines an omitted
+    # `parameters` as an empty parameter list, and same-style traffic (Qwen Code's parameter-less
+    # tools) must reach the provider as the client sent it.
+    if t.parameters is not None:
+        fn["parameters"] = t.parameters
     if t.description:
         fn["description"] = t.description
     if t.strict is not None:

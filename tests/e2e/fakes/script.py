@@ -100,6 +100,8 @@ def signature_for(style: str, text: str) -> str:
 
 
 def plan(conv: Conversation, model: str, style: str) -> Plan:
+    if "aider" in model:
+        return aider_plan(conv, model, style)
     if "agent" in model:
         return agent_plan(conv, model, style)
     p = Plan()
@@ -286,4 +288,29 @@ def agent_plan(conv: Conversation, model: str, style: str) -> Plan:
     p.usage.output = (
         1 + len(p.text or "") // 4 + sum(len(json.dumps(c.args)) // 4 for c in p.calls) + p.usage.reasoning
     )
+    return p
+
+
+# ------------------------------------------------------------------------------------------------
+# Aider (model names containing "aider"): it has no tools; the model answers in an edit format
+# Aider parses from the text. ``aider-whole`` (Aider's format for models it does not know): the
+# file's name on its own line, then the whole new content in a fenced block. ``aider-diff``: one
+# SEARCH/REPLACE block whose SEARCH part is empty, which Aider applies by appending the REPLACE
+# part (the file the test hands it is empty, so the result is the same content). The file is named
+# by its base name, as Aider lists the files in the chat relative to its root (the working dir).
+# Any other request (a summary, a commit message) gets the title answer.
+
+
+def aider_plan(conv: Conversation, model: str, style: str) -> Plan:
+    task = agent_task(conv.last_user_text) or agent_task(conv.all_user_text)
+    if task is None:
+        p = Plan(text=AGENT_TITLE)
+    else:
+        name, content = task[0].rsplit("/", 1)[-1], task[1]
+        if "aider-diff" in model:
+            body = f"<<<<<<< SEARCH\n=======\n{content}\n>>>>>>> REPLACE\n"
+        else:
+            body = f"{content}\n"
+        p = Plan(text=f"{AGENT_DONE}. The new file:\n\n{name}\n```\n{body}```\n")
+    p.usage.output = 1 + len(p.text or "") // 4
     return p

@@ -507,3 +507,14 @@ def test_property_response_and_stream_agree(resp: Response) -> None:
     assert asm.finished
     assert _norm(asm.response()) == _norm(whole) == _norm(resp)
     assert asm.response().stop_reason == whole.stop_reason
+
+
+def test_function_without_parameters_is_sent_without_them() -> None:
+    """Chat reads an omitted ``parameters`` as an empty list (Qwen Code's ``get_goal``): a Chat
+    client's tool reaches a Chat provider as declared, not with an invented schema."""
+    tools = [
+        {"type": "function", "function": {"name": "get_goal", "description": "Read the goal"}},
+        {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}},
+    ]
+    req = decode({"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": tools})
+    assert CODEC.encode_request(req, "m")["tools"] == tools

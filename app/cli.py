@@ -35,6 +35,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     loaded = _load_or_exit(args.config)  # fail before any worker starts
+    if os.environ.get("RAILWAY_ENVIRONMENT") and not (
+        loaded.config.auth.api_keys or loaded.config.auth.projects
+    ):
+        # a public deployment without a key would proxy anyone's requests on the owner's bill
+        print("frugal: GATEWAY_API_KEY is not set: on Railway the gateway refuses to start without a key",
+              file=sys.stderr)  # fmt: skip
+        return 2
     for w in loaded.warnings:
         print(f"frugal: warning: {w}", file=sys.stderr)
     if args.config:

@@ -374,3 +374,15 @@ StreamEvent: TypeAlias = (
     | Finish
     | StreamError
 )
+
+
+def part_chars(p: Part) -> int:
+    """Characters of what a part says (text, tool arguments, tool-result text): a cheap size for
+    decisions that must not run a tokenizer."""
+    if isinstance(p, TextPart):
+        return len(p.text)
+    if isinstance(p, ToolCallPart):
+        return len(p.arguments)
+    if isinstance(p, ToolResultPart):
+        return sum(len(c.text) for c in p.content if isinstance(c, TextPart))
+    return 0

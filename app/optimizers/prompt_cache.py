@@ -44,6 +44,7 @@ from app.canonical import (
     TextPart,
     ToolCallPart,
     ToolResultPart,
+    part_chars,
 )
 from app.pipeline import RequestContext
 
@@ -94,12 +95,7 @@ def _chars(req: Request) -> int:
     n += sum(len(t.description or "") + len(t.name) for t in req.tools)
     for m in req.messages:
         for p in m.content:
-            if isinstance(p, TextPart):
-                n += len(p.text)
-            elif isinstance(p, ToolCallPart):
-                n += len(p.arguments)
-            elif isinstance(p, ToolResultPart):
-                n += sum(len(c.text) for c in p.content if isinstance(c, TextPart))
+            n += part_chars(p)
             if n >= MIN_CACHEABLE_CHARS:
                 return n
     return n

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
 
-from app.canonical import Message, Request, TextPart, ToolCallPart, ToolResultPart
+from app.canonical import Message, Request, TextPart, ToolCallPart, ToolResultPart, part_chars
 
 # regexes see at most this many characters of the latest user text: its head (where the ask
 # usually is) and its tail (where an agent's latest instruction usually is)
@@ -191,15 +191,7 @@ def _text(m: Message) -> str:
 
 
 def _chars(m: Message) -> int:
-    n = 0
-    for p in m.content:
-        if isinstance(p, TextPart):
-            n += len(p.text)
-        elif isinstance(p, ToolCallPart):
-            n += len(p.arguments)
-        elif isinstance(p, ToolResultPart):
-            n += sum(len(c.text) for c in p.content if isinstance(c, TextPart))
-    return n
+    return sum(part_chars(p) for p in m.content)
 
 
 def window(text: str) -> str:

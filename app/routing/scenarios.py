@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.canonical import Request, TextPart
+from app.canonical import Request, TextPart, part_chars
 
 SCENARIOS = ("long_context", "background", "thinking", "web_search")
 
@@ -50,21 +50,7 @@ def _system_text(req: Request) -> str:
 
 
 def _chars(req: Request) -> int:
-    total = sum(len(p.text) for p in req.system)
-    for m in req.messages:
-        for p in m.content:
-            text = getattr(p, "text", None)
-            if isinstance(text, str):
-                total += len(text)
-            else:
-                args = getattr(p, "arguments", None)
-                if isinstance(args, str):
-                    total += len(args)
-                for inner in getattr(p, "content", ()) or ():
-                    t = getattr(inner, "text", None)
-                    if isinstance(t, str):
-                        total += len(t)
-    return total
+    return sum(len(p.text) for p in req.system) + sum(part_chars(p) for m in req.messages for p in m.content)
 
 
 def _last_user_text(req: Request) -> str:

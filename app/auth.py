@@ -32,6 +32,18 @@ def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
 
+SESSION_TTL_S = 12 * 3600
+
+
+def _selector(digest: bytes) -> str:
+    # names the key a session was made from without being usable as the key or its digest
+    return hashlib.sha256(b"frugal-session-selector:" + digest).hexdigest()[:16]
+
+
+def _session_mac(digest: bytes, selector: str, expires: int) -> str:
+    return hmac.new(digest, f"frugal-session:{selector}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+
 def presented_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
     auth = headers.get("authorization")
     if auth:
@@ -58,6 +70,7 @@ class Authenticator:
                 tpm = p.tpm if p.tpm is not None else default_tpm
                 self._projects[_digest(p.api_key)] = Project(p.name, rpm, allowed, tpm=tpm)
         self._keys: dict[Project, bytes] = {p: d for d, p in self._projects.items()}
+        self._selectors: dict[str, bytes] = {_selector(d): d for d in self._projects}
         self.enabled = bool(self._projects)
         # no key configured: a local first run, everything open (Railway refuses to start so)
         self._open = Project("default", default_rpm, admin=True, tpm=default_tpm)
@@ -78,3 +91,29 @@ class Authenticator:
         if project is None or not hmac.compare_digest(self._keys[project], digest):
             raise Unauthorized("invalid gateway API key")
         return project
+
+    def session_token(self, key: str, now: float, ttl_s: int = SESSION_TTL_S) -> str | None:
+        """A signed, expiring token standing for ``key`` (the admin page's cookie), or None for a
+        key that is not configured. Stateless: every worker and replica verifies it with the key's
+        digest it already holds, and removing the key from the configuration revokes it."""
+        digest = _digest(key)
+        if digest not in self._projects:
+            return None
+        selector = _selector(digest)
+        expires = int(now) + ttl_s
+        return f"{selector}.{expires}.{_session_mac(digest, selector, expires)}"
+
+    def from_session(self, token: str, now: float) -> Project:
+        """The project a session token was issued for; ``Unauthorized`` when it is malformed,
+        forged, expired or its key is no longer configured."""
+        selector, _, rest = token.partition(".")
+        expires_text, _, mac = rest.partition(".")
+        digest = self._selectors.get(selector)
+        if digest is None or not expires_text.isdigit() or len(mac) != 64:
+            raise Unauthorized("the admin session is not valid; sign in again")
+        expires = int(expires_text)
+        if not hmac.compare_digest(mac, _session_mac(digest, selector, expires)):
+            raise Unauthorized("the admin session is not valid; sign in again")
+        if expires <= now:
+            raise Unauthorized("the admin session has expired; sign in again")
+        return self._projects[digest]

@@ -18,18 +18,16 @@ from litestar import HttpMethod, Litestar, Request, Response, get, route
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 
 from app import config as config_module
-from app.auth import Project
 from app.bootstrap import Runtime, build
 from app.canonical import Style
 from app.config import LoadedConfig
-from app.errors import BadRequest, Forbidden, GatewayError, NotFound
+from app.errors import Forbidden, GatewayError, NotFound
 from app.gateway import GATEWAY_HEADER, Reply
+from app.http import admin
 from app.http.endpoints import STARTED, MethodNotAllowed, ProxyEndpoints, listing_style
 from app.http.router import FrontRouter
 from app.observability.logging import configure as configure_logging
-from app.observability.usage.database import Connection, DatabaseError
-from app.observability.usage.migrations import migrate
-from app.observability.usage.queries import UsageFilter, parse_instant, usage_summary
+from app.observability.usage.database import DatabaseError
 from app.styles import available_styles, codec_for
 from app.styles.base import ModelInfo
 
@@ -55,7 +53,10 @@ def _litestar(runtime: Runtime) -> Litestar:
             await runtime.aclose()
 
     app = Litestar(
-        route_handlers=[live, hello, health, list_models, metrics, admin_metrics, admin_runtime, admin_usage],
+        route_handlers=[
+            live, hello, health, list_models, metrics, admin_metrics, admin_runtime, admin_usage,
+            admin.admin_page, admin.admin_login, admin.admin_logout,
+        ],
         lifespan=[lifespan],
         openapi_config=None,
         logging_config=None,
@@ -96,15 +97,11 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Readiness: 200 while at least one provider can be called (not disabled, circuit not open),
     else 503. Redis being down shows as ``degraded`` (requests still succeed without it)."""
     runtime = _runtime(request)
-    breakers = runtime.breakers
-    providers: dict[str, Any] = {}
-    for name, p in runtime.providers.items():
-        if p.disabled_reason:
-            providers[name] = {"status": "disabled", "reason": p.disabled_reason}
-            continue
-        circuits = breakers.states([name])[name] if breakers is not None else {name: "closed"}
-        worst = breakers.provider_state(name) if breakers is not None else "closed"
-        providers[name] = {"status": "ok" if worst != "open" else "circuit_open", "circuits": circuits}
+    providers: dict[str, Any] = {
+        p.name: {"status": p.status, "reason": p.reason} if p.status == "disabled"
+        else {"status": p.status, "circuits": p.circuits}
+        for p in admin.provider_states(runtime)
+    }  # fmt: skip
     ok = any(v["status"] == "ok" for v in providers.values())
     checks: dict[str, Any] = {}
     if runtime.redis is not None:
@@ -165,14 +162,14 @@ async def admin_usage(request: Request[Any, Any, Any]) -> Response[bytes]:
     query = dict(request.query_params)
     try:
         project = runtime.gateway.authenticate(headers, query)
-        usage_filter = _usage_filter(query, project)
+        usage_filter = admin.usage_filter(query, project)
     except GatewayError as err:
         return _response(runtime.gateway.error_reply(codec_for("openai-chat"), err))
     if runtime.usage is None:
         off = GatewayError("the usage store is switched off (usage.enabled: false)", status=404)
         return _response(runtime.gateway.error_reply(codec_for("openai-chat"), off))
     try:
-        summary = await asyncio.to_thread(_read_usage, runtime.usage.url, usage_filter)
+        summary, _ = await asyncio.to_thread(admin.read_usage, runtime.usage.url, usage_filter)
     except DatabaseError as exc:
         unavailable = GatewayError(f"the usage database is unavailable: {exc}", status=503)
         return _response(runtime.gateway.error_reply(codec_for("openai-chat"), unavailable))
@@ -182,44 +179,9 @@ async def admin_usage(request: Request[Any, Any, Any]) -> Response[bytes]:
         "until": query.get("until"),
         "pending_rows": runtime.usage.pending,
         **summary,
-        "budgets": _budgets(runtime, usage_filter.project),
+        "budgets": admin.budgets(runtime, usage_filter.project),
     }
     return Response(content=_encoder.encode(body), media_type="application/json")
-
-
-def _budgets(runtime: Runtime, project: str | None) -> list[dict[str, Any]]:
-    """Monthly budget, spend this UTC month and its share, per budgeted project in view."""
-    b = runtime.budgets
-    if b is None:
-        return []
-    return [
-        {"project": name, "monthly_budget_usd": limit, "spent_usd": b.spent(name), "share": b.share(name)}
-        for name, limit in sorted(b.budgets.items())
-        if project is None or name == project
-    ]
-
-
-def _usage_filter(query: dict[str, str], project: Project) -> UsageFilter:
-    wanted = query.get("project") or None
-    if not project.admin:
-        if wanted is not None and wanted != project.name:
-            raise Forbidden(f"a project key reads only its own project ('{project.name}')")
-        wanted = project.name
-    try:
-        since = parse_instant(query["since"]) if query.get("since") else None
-        until = parse_instant(query["until"], end=True) if query.get("until") else None
-    except ValueError as exc:
-        raise BadRequest(f"since/until: {exc}") from None
-    return UsageFilter(wanted, since, until)
-
-
-def _read_usage(url: str, usage_filter: UsageFilter) -> dict[str, Any]:
-    conn = Connection(url)
-    try:
-        migrate(conn)  # a no-op once applied; before the first write the tables may not exist yet
-        return usage_summary(conn, usage_filter)
-    finally:
-        conn.close()
 
 
 @get("/admin/runtime")

@@ -177,12 +177,40 @@ def test_raw_bytes_body(env: Env, client: httpx.Client, endpoint: str, raw: byte
 
 @FUZZ
 @given(
-    path=st.sampled_from(["/health", "/live", "/v1/models", "/metrics", "/admin/runtime", "/v1beta/models"]),
+    path=st.sampled_from(
+        [
+            "/health",
+            "/live",
+            "/v1/models",
+            "/metrics",
+            "/admin/runtime",
+            "/v1beta/models",
+            "/admin",
+            "/admin/usage",
+        ]
+    ),
     query=st.dictionaries(st.text(max_size=10), st.text(max_size=30), max_size=3),
 )
 def test_get_endpoints_with_arbitrary_queries(client: httpx.Client, path: str, query: dict[str, str]) -> None:
     resp = client.get(path, params=query)
     assert resp.status_code < 500 or (path == "/health" and resp.status_code == 503), resp.text[:300]
+
+
+@FUZZ
+@given(
+    raw=_raw_oddities() | st.binary(max_size=300),
+    cookie=st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=";"), max_size=80),
+)
+def test_admin_sign_in_with_garbage(client: httpx.Client, raw: bytes, cookie: str) -> None:
+    form = client.post(
+        "/admin/login", content=raw, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert form.status_code in (401, 413), form.text[:300]
+    page = httpx.get(
+        str(client.base_url).rstrip("/") + "/admin",
+        headers={"cookie": "frugal_session=" + cookie},
+    )
+    assert page.status_code == 401 and "data-k" not in page.text, page.text[:300]
 
 
 def test_oversized_and_odd_headers(env: Env, client: httpx.Client) -> None:

@@ -28,7 +28,16 @@ _NAMES = (
     "requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
     "cost_usd", "unpriced_requests", "saved_tokens", "saved_usd",
 )  # fmt: skip
-_GROUPS = {"by_project": "project", "by_provider": "provider", "by_model": "model", "by_day": "day"}
+_GROUPS = {
+    "by_project": "project", "by_provider": "provider", "by_model": "model", "by_day": "day",
+    "by_tier": "tier", "by_scenario": "scenario",
+}  # fmt: skip
+# one row of the recent-requests list: names and numbers only, never a body or a key
+RECENT_COLUMNS = (
+    "ts", "request_id", "project", "style", "requested_model", "tier", "scenario", "provider", "model",
+    "status", "error", "stream", "cache", "cascade", "latency_ms", "input_tokens", "output_tokens",
+    "cache_read_tokens", "cost_usd", "saved_tokens", "attempts",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +92,10 @@ def usage_summary(conn: Connection, f: UsageFilter) -> dict[str, Any]:
     totals = conn.query(f"SELECT {_METRICS} FROM requests{where}", params)[0]
     out: dict[str, Any] = {"totals": _row(totals)}
     for key, column in _GROUPS.items():
-        rows = conn.query(
-            f"SELECT {column}, {_METRICS} FROM requests{where} GROUP BY {column} ORDER BY {column}", params
-        )
+        # COALESCE: both engines then sort a NULL tier or scenario (not routed) first
+        sql = f"SELECT {column}, {_METRICS} FROM requests{where} GROUP BY {column} "
+        sql += f"ORDER BY COALESCE({column}, '')"
+        rows = conn.query(sql, params)
         out[key] = [{column: r[0], **_row(r[1:])} for r in rows]
     saved = conn.query(
         "SELECT s.optimizer, COALESCE(SUM(s.tokens), 0), COALESCE(SUM(s.usd), 0) "
@@ -96,7 +106,24 @@ def usage_summary(conn: Connection, f: UsageFilter) -> dict[str, Any]:
     out["savings_by_optimizer"] = [
         {"optimizer": r[0], "saved_tokens": int(r[1]), "saved_usd": float(r[2])} for r in saved
     ]
+    judged = "cascade IS NOT NULL"
+    rows = conn.query(
+        f"SELECT cascade, {_METRICS} FROM requests{where + ' AND ' if where else ' WHERE '}{judged} "
+        "GROUP BY cascade ORDER BY cascade",
+        params,
+    )
+    out["by_cascade"] = [{"cascade": r[0], **_row(r[1:])} for r in rows]
     return out
+
+
+def recent_requests(conn: Connection, f: UsageFilter, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest ``limit`` requests in view, newest first (the admin page's list)."""
+    where, params = f.where()
+    rows = conn.query(
+        f"SELECT {', '.join(RECENT_COLUMNS)} FROM requests{where} ORDER BY ts DESC, request_id LIMIT ?",
+        [*params, max(0, int(limit))],
+    )
+    return [dict(zip(RECENT_COLUMNS, r, strict=True)) for r in rows]
 
 
 def project_spend(conn: Connection, project: str, since: float) -> float:

@@ -15,7 +15,7 @@ import pytest
 from app.observability.record import OptimizerSaving, RequestRecord
 from app.observability.usage.database import Connection, DatabaseError, engine_of, sqlite_path
 from app.observability.usage.migrations import MIGRATIONS, current_version, migrate
-from app.observability.usage.queries import UsageFilter, parse_instant, usage_summary
+from app.observability.usage.queries import UsageFilter, parse_instant, recent_requests, usage_summary
 from app.observability.usage.writer import UsageWriter
 from tests.support.postgres_server import ThrowawayPostgres, fresh_database
 
@@ -132,6 +132,34 @@ def test_aggregates_match_hand_computed_figures(url: str) -> None:
         assert only_a["requests"] == 3
         window = UsageFilter(since=parse_instant("2026-12-01"), until=parse_instant("2026-12-01", end=True))
         assert usage_summary(conn, window)["totals"]["requests"] == 1
+    finally:
+        conn.close()
+
+
+def test_routing_mix_cascade_and_recent_requests(url: str) -> None:
+    records = [
+        _record(ts=DAY1, tier="cheap", scenario="default", cascade="accepted", cost_usd=0.001),
+        _record(ts=DAY1 + 1, tier="cheap", scenario="default", cascade="escalated", cost_usd=0.004),
+        _record(ts=DAY1 + 2, tier="strong", scenario="long_context", cost_usd=0.01),
+        _record(ts=DAY1 + 3, project="team-b", requested_model="<b>gpt</b>", status=429, error="rate_limited"),
+    ]
+    _write(url, records)
+    conn = Connection(url)
+    try:
+        summary = usage_summary(conn, UsageFilter())
+        assert [(r["tier"], r["requests"]) for r in summary["by_tier"]] == [(None, 1), ("cheap", 2), ("strong", 1)]
+        assert {r["scenario"]: r["requests"] for r in summary["by_scenario"]} == {
+            None: 1, "default": 2, "long_context": 1,
+        }  # fmt: skip
+        cascade = {r["cascade"]: r for r in summary["by_cascade"]}
+        assert set(cascade) == {"accepted", "escalated"} and cascade["escalated"]["cost_usd"] == pytest.approx(0.004)
+        assert usage_summary(conn, UsageFilter(project="team-b"))["by_cascade"] == []
+        recent = recent_requests(conn, UsageFilter(), limit=3)
+        assert [r["ts"] for r in recent] == [DAY1 + 3, DAY1 + 2, DAY1 + 1]  # newest first, bounded
+        assert recent[0]["requested_model"] == "<b>gpt</b>" and recent[0]["status"] == 429
+        assert "body" not in recent[0] and "messages" not in recent[0]
+        only_b = recent_requests(conn, UsageFilter(project="team-b"))
+        assert [r["project"] for r in only_b] == ["team-b"]
     finally:
         conn.close()
 

@@ -252,6 +252,17 @@ def build_stages(cfg: GatewayConfig, deps: StageDeps) -> list[Stage]:
     return stages
 
 
+def stage_names(cfg: GatewayConfig) -> list[str]:
+    """The names of the stages ``build`` puts in the pipeline, in order, for the start-up
+    summary: the same ``build_stages`` on the real resolver, with nothing that does I/O (no
+    Redis, no database, no metrics files)."""
+    providers = build_providers(cfg)
+    resolver = ModelResolver(cfg, build_routes(cfg, providers), providers)
+    deps = StageDeps(resolver, Dispatcher(), PriceTable.load(cfg.pricing), build_cache_store(cfg, None))
+    deps.budgets = build_budgets(cfg)
+    return [s.name for s in build_stages(cfg, deps)]
+
+
 def build_tier_selection(
     cfg: GatewayConfig, resolver: ModelResolver, budgets: Budgets | None
 ) -> TierSelection:

@@ -1,62 +1,89 @@
-"""The ``frugal`` command: ``serve``, ``check-config``, ``replay``, ``train`` and ``eval-router``."""
+"""The ``frugal`` command: ``serve``, ``check-config``, ``replay``, ``train`` and ``eval-router``.
+
+Exit codes: 0 done; 2 bad configuration, usage or input (also a keyless start on Railway);
+1 a failure while running. Heavy imports (uvicorn, the tokenizer, scikit-learn) happen inside
+the command that needs them, so ``frugal --help`` stays quick.
+"""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
+
+import click as click_core
+import rich_click as click
 
 from app import __version__
 from app.config import ConfigError, LoadedConfig, load
+
+click.rich_click.TEXT_MARKUP = "rich"
+click.rich_click.SHOW_ARGUMENTS = True
+click.rich_click.MAX_WIDTH = 100
+
+EXIT_CODES = "Exit codes: 0 done · 2 bad configuration, usage or input · 1 a failure while running."
+CONFIG_HELP = "YAML config file (default: $FRUGAL_CONFIG, ./gateway.yaml, ...)."
+config_option = click.option("--config", metavar="FILE", help=CONFIG_HELP)
 
 
 def _load_or_exit(path: str | None) -> LoadedConfig:
     try:
         return load(path)
     except ConfigError as exc:
-        print(f"frugal: bad configuration: {exc}", file=sys.stderr)
+        click.echo(f"frugal: bad configuration: {exc}", err=True)
         raise SystemExit(2) from None
 
 
-def cmd_check_config(args: argparse.Namespace) -> int:
-    loaded = _load_or_exit(args.config)
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODES,
+)
+@click.version_option(
+    __version__, "--version", "-V", prog_name="frugal-gateway", message="%(prog)s %(version)s"
+)
+def cli() -> None:
+    """Frugal Gateway: a self-hosted, OpenAI-compatible LLM gateway that cuts what AI-assisted
+    coding costs (cache, fewer tokens, the cheapest good-enough model, reliable calls)."""
+
+
+@cli.command("serve", epilog=EXIT_CODES)
+@config_option
+@click.option("--host", default=lambda: os.environ.get("HOST", "0.0.0.0"), show_default="$HOST or 0.0.0.0")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, show_default="$PORT or 8080")
+@click.option(
+    "--workers", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes."
+)
+def serve(config: str | None, host: str, port: int | None, workers: int) -> int:
+    """Run the gateway: prints where it listens and what it is made of, then serves."""
+    loaded = _load_or_exit(config)  # fail before any worker starts
     cfg = loaded.config
-    print(f"configuration OK: {loaded.source}")
-    print(f"  providers: {', '.join(f'{p.name} ({p.style})' for p in cfg.providers) or 'none'}")
-    print(f"  routes: {', '.join(r.name for r in cfg.routes) or 'none'}")
-    tiers = {t: getattr(cfg.tiers, t) for t in ("local", "cheap", "strong") if getattr(cfg.tiers, t)}
-    print(f"  tiers: {', '.join(f'{k}={v}' for k, v in tiers.items()) or 'none'}")
-    print(f"  auth: {'on' if cfg.auth.api_keys or cfg.auth.projects else 'off (no key configured)'}")
-    for w in loaded.warnings:
-        print(f"  warning: {w}")
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    loaded = _load_or_exit(args.config)  # fail before any worker starts
-    if os.environ.get("RAILWAY_ENVIRONMENT") and not (
-        loaded.config.auth.api_keys or loaded.config.auth.projects
-    ):
+    if os.environ.get("RAILWAY_ENVIRONMENT") and not (cfg.auth.api_keys or cfg.auth.projects):
         # a public deployment without a key would proxy anyone's requests on the owner's bill
-        print("frugal: GATEWAY_API_KEY is not set: on Railway the gateway refuses to start without a key",
-              file=sys.stderr)  # fmt: skip
+        refusal = "GATEWAY_API_KEY is not set: on Railway the gateway refuses to start without a key"
+        click.echo(f"frugal: {refusal}", err=True)
         return 2
+    if port is None:
+        try:
+            port = int(os.environ.get("PORT", "8080"))
+        except ValueError:
+            click.echo(f"frugal: PORT must be a number, not {os.environ['PORT']!r}", err=True)
+            return 2
+    _print_summary(loaded, host, port, workers)
     for w in loaded.warnings:
-        print(f"frugal: warning: {w}", file=sys.stderr)
-    if args.config:
+        click.echo(f"frugal: warning: {w}", err=True)
+    if config:
         # workers load the configuration themselves (one pool per process)
-        os.environ["FRUGAL_CONFIG"] = str(Path(args.config).resolve())
+        os.environ["FRUGAL_CONFIG"] = str(Path(config).resolve())
     _metrics_dir()
     import uvicorn
 
-    port = args.port if args.port is not None else int(os.environ.get("PORT", "8080"))
     uvicorn.run(
         "app.http.server:create_app",
         factory=True,
-        host=args.host,
+        host=host,
         port=port,
-        workers=args.workers,
+        workers=workers,
         loop="uvloop" if _has("uvloop") else "asyncio",
         http="httptools" if _has("httptools") else "h11",
         access_log=False,
@@ -67,10 +94,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    from app.replay.command import run  # tokenizer and codecs: loaded only for this command
+def _print_summary(loaded: LoadedConfig, host: str, port: int, workers: int) -> None:
+    from app.bootstrap import stage_names
+    from app.console import ServeTarget, render_summary, summary_lines
+    from app.observability.logging import wants_colour
 
-    return run(args, _load_or_exit(args.config))
+    try:
+        stages = stage_names(loaded.config)
+    except ConfigError as exc:
+        click.echo(f"frugal: bad configuration: {exc}", err=True)
+        raise SystemExit(2) from None
+    lines = summary_lines(loaded.config, loaded.source, ServeTarget(host, port, workers), stages)
+    sys.stderr.write(render_summary(lines, wants_colour(sys.stderr)))
+    sys.stderr.flush()
 
 
 def _metrics_dir() -> None:
@@ -94,87 +130,155 @@ def _metrics_dir() -> None:
     atexit.register(shutil.rmtree, made, True)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+@cli.command("check-config", epilog=EXIT_CODES)
+@config_option
+def check_config(config: str | None) -> int:
+    """Validate the configuration and print a summary (exit 2 when it is wrong)."""
+    loaded = _load_or_exit(config)
+    cfg = loaded.config
+    click.echo(f"configuration OK: {loaded.source}")
+    click.echo(f"  providers: {', '.join(f'{p.name} ({p.style})' for p in cfg.providers) or 'none'}")
+    click.echo(f"  routes: {', '.join(r.name for r in cfg.routes) or 'none'}")
+    tiers = {t: getattr(cfg.tiers, t) for t in ("local", "cheap", "strong") if getattr(cfg.tiers, t)}
+    click.echo(f"  tiers: {', '.join(f'{k}={v}' for k, v in tiers.items()) or 'none'}")
+    click.echo(f"  auth: {'on' if cfg.auth.api_keys or cfg.auth.projects else 'off (no key configured)'}")
+    for w in loaded.warnings:
+        click.echo(f"  warning: {w}")
+    return 0
+
+
+@cli.command("replay", epilog=EXIT_CODES)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--config", metavar="FILE", help="Whose optimizers: settings to replay with.")
+@click.option("--pricing", type=click.Choice(["anthropic", "openai"]), default="anthropic", show_default=True)
+@click.option("--model", help="Priced model (default: claude-sonnet-4-0 / gpt-4.1).")
+def replay(paths: tuple[str, ...], config: str | None, pricing: str, model: str | None) -> int:
+    """Bill recorded conversations (JSONL of request bodies) with and without the token savers."""
+    from app.console import progress_bar
+    from app.replay.command import run  # tokenizer and codecs: loaded only for this command
+
+    loaded = _load_or_exit(config)
+    with progress_bar("replaying requests") as progress:
+        return run(paths, "openai" if pricing == "openai" else "anthropic", model, loaded, progress=progress)
+
+
+@cli.command("train", epilog=EXIT_CODES)
+@click.argument("data", required=False, metavar="[DATA]")
+@click.option("--from-usage", is_flag=True, help="Use the usage store's cascade outcomes instead of DATA.")
+@click.option(
+    "--database", metavar="URL", help="Usage store URL for --from-usage (default: the configured one)."
+)
+@config_option
+@click.option("--out", default="models/router.json", show_default=True, metavar="FILE")
+@click.option("--attribution", default="", help="Where the labels come from (for the metadata).")
+def train(
+    data: str | None, from_usage: bool, database: str | None, config: str | None, out: str, attribution: str
+) -> int:
+    """Fit the learned router from a labelled JSONL (id, prompt, source, strong, weak per line)."""
+    if from_usage:
+        return _train_from_usage(database, config, out)
+    if not data:
+        click.echo("frugal train: give a labelled JSONL or --from-usage", err=True)
+        return 2
+    from app.console import progress_bar
     from app.routing import artifact, dataset, training
 
-    if args.from_usage:
-        return _train_from_usage(args)
-    if not args.data:
-        print("frugal train: give a labelled JSONL or --from-usage", file=sys.stderr)
-        return 2
     try:
-        data = dataset.read(Path(args.data))
-        command = f"frugal train {Path(args.data).name} --out {args.out}"
-        art = training.train(data, command, attribution=args.attribution)
+        rows = dataset.read(Path(data))
+        command = f"frugal train {Path(data).name} --out {out}"
+        with progress_bar("cross-validating (folds)") as progress:
+            art = training.train(rows, command, attribution=attribution, progress=progress)
     except (dataset.DatasetError, ValueError) as exc:
-        print(f"frugal train: {exc}", file=sys.stderr)
+        click.echo(f"frugal train: {exc}", err=True)
         return 2
-    artifact.dump(art, Path(args.out))
-    print(f"wrote {args.out}: {len(data.rows)} prompts, {len(art.model.features)} features")
+    artifact.dump(art, Path(out))
+    click.echo(f"wrote {out}: {len(rows.rows)} prompts, {len(art.model.features)} features")
     for fam, m in art.metadata.cv.items():
         if isinstance(m, dict):
-            print(
+            click.echo(
                 f"  CV {fam:<8} n={m['n']:<5} APGR {m['apgr']:.3f}  "
                 f"CPT(50%) {m['cpt50']:.1%}  CPT(80%) {m['cpt80']:.1%}"
             )
     return 0
 
 
-def _train_from_usage(args: argparse.Namespace) -> int:
+def _train_from_usage(database: str | None, config: str | None, out: str) -> int:
     """``frugal train --from-usage``: the learned router refitted on the cascade outcomes in the
     usage store (the configured one, or ``--database URL``)."""
-    from urllib.parse import urlsplit
-
     from app.bootstrap import usage_url
+    from app.console import safe_url
     from app.observability.usage.database import Connection, DatabaseError
     from app.observability.usage.queries import cascade_outcomes
     from app.routing import artifact, training
 
-    url = args.database or usage_url(_load_or_exit(args.config).config)
-    where = urlsplit(url).hostname or Path(url).name  # never the password
+    url = database or usage_url(_load_or_exit(config).config)
+    where = safe_url(url)  # never the password
     try:
         conn = Connection(url)
         try:
             pairs = cascade_outcomes(conn)
         finally:
             conn.close()
-        art = training.train_from_outcomes(pairs, f"frugal train --from-usage --out {args.out}", where)
+        art = training.train_from_outcomes(pairs, f"frugal train --from-usage --out {out}", where)
     except (DatabaseError, ValueError) as exc:
-        print(f"frugal train: {exc}", file=sys.stderr)
+        click.echo(f"frugal train: {exc}", err=True)
         return 2
-    artifact.dump(art, Path(args.out))
-    print(f"wrote {args.out}: {len(pairs)} cascade outcomes from the usage store ({where})")
+    artifact.dump(art, Path(out))
+    click.echo(f"wrote {out}: {len(pairs)} cascade outcomes from the usage store ({where})")
     return 0
 
 
-def cmd_eval_router(args: argparse.Namespace) -> int:
+@cli.command("eval-router", epilog=EXIT_CODES)
+@click.argument("data", metavar="DATA")
+@click.option("--scores-out", metavar="FILE", help='Write one {"id", "score"} line per prompt.')
+@click.option("--router", type=click.Choice(["heuristic", "learned"]), help="Default: routing.router.")
+@click.option(
+    "--artifact", metavar="FILE", help="Learned router artifact (default: routing.router_artifact)."
+)
+@click.option("--cv-groups", type=click.Choice(["source"]), help="Refit per fold, holding out whole sources.")
+@click.option("--folds", type=click.IntRange(2, 100), default=5, show_default=True)
+@config_option
+def eval_router(
+    data: str,
+    scores_out: str | None,
+    router: str | None,
+    artifact: str | None,
+    cv_groups: str | None,
+    folds: int,
+    config: str | None,
+) -> int:
+    """Score a prompt JSONL with a router; metrics when it is labelled (strong, weak, source)."""
+    from app.console import progress_bar
     from app.routing import dataset, evaluation
     from app.routing.artifact import ArtifactError
     from app.routing.router import Thresholds, load_router
 
-    routing = _load_or_exit(args.config).config.routing
-    kind = args.router or routing.router
+    routing = _load_or_exit(config).config.routing
+    kind = router or routing.router
     try:
-        data = dataset.read(Path(args.data))
-        if args.cv_groups:
+        rows = dataset.read(Path(data))
+        if cv_groups:
             if kind != "learned":
                 raise ValueError("--cv-groups refits the learned router per fold; use --router learned")
-            scores = evaluation.score_cv(data, args.folds)
-            title = f"learned router, {args.folds}-fold GroupKFold by source, out-of-fold scores"
+            with progress_bar("cross-validating (folds)") as progress:
+                scores = evaluation.score_cv(rows, folds, progress)
+            title = f"learned router, {folds}-fold GroupKFold by source, out-of-fold scores"
         else:
-            router = load_router(kind, args.artifact or routing.router_artifact)
-            scores = evaluation.score_all(router, data)
+            scorer = load_router(
+                "learned" if kind == "learned" else "heuristic", artifact or routing.router_artifact
+            )
+            scores = evaluation.score_all(scorer, rows)
             title = f"{kind} router"
     except (dataset.DatasetError, ArtifactError, ValueError) as exc:
-        print(f"frugal eval-router: {exc}", file=sys.stderr)
+        click.echo(f"frugal eval-router: {exc}", err=True)
         return 2
-    if args.scores_out:
-        evaluation.write_scores(Path(args.scores_out), data, scores)
-    if data.labelled:
+    if scores_out:
+        evaluation.write_scores(Path(scores_out), rows, scores)
+    if rows.labelled:
         thresholds = Thresholds(routing.thresholds.cheap, routing.thresholds.strong)
-        print(evaluation.report(data, scores, thresholds, f"{title}: {args.data}"))
+        click.echo(evaluation.report(rows, scores, thresholds, f"{title}: {data}"))
     else:
-        print(f"{len(scores)} prompts scored ({title}); no strong/weak labels, so no metrics")
+        click.echo(f"{len(scores)} prompts scored ({title}); no strong/weak labels, so no metrics")
     return 0
 
 
@@ -185,50 +289,20 @@ def _has(module: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="frugal", description="Frugal Gateway: a cost-cutting LLM gateway")
-    parser.add_argument("--version", action="version", version=f"frugal-gateway {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    serve = sub.add_parser("serve", help="run the gateway")
-    serve.add_argument("--config", help="YAML config file (default: $FRUGAL_CONFIG, ./gateway.yaml, ...)")
-    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
-    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 8080")
-    serve.add_argument("--workers", type=int, default=1)
-    serve.set_defaults(func=cmd_serve)
-
-    check = sub.add_parser("check-config", help="validate the configuration and print a summary")
-    check.add_argument("--config")
-    check.set_defaults(func=cmd_check_config)
-
-    replay = sub.add_parser("replay", help="bill recorded conversations with and without the token savers")
-    replay.add_argument("paths", nargs="+", metavar="PATH", help="JSONL files of request bodies")
-    replay.add_argument("--config", help="whose optimizers: settings to replay with")
-    replay.add_argument("--pricing", choices=("anthropic", "openai"), default="anthropic")
-    replay.add_argument("--model", help="priced model (default: claude-sonnet-4-0 / gpt-4.1)")
-    replay.set_defaults(func=cmd_replay)
-
-    train = sub.add_parser("train", help="fit the learned router from a labelled JSONL")
-    train.add_argument("data", nargs="?", help="JSONL with id, prompt, source, strong, weak per line")
-    train.add_argument("--from-usage", action="store_true", help="use the usage store's cascade outcomes")
-    train.add_argument("--database", help="usage store URL for --from-usage (default: the configured one)")
-    train.add_argument("--config")
-    train.add_argument("--out", default="models/router.json")
-    train.add_argument("--attribution", default="", help="where the labels come from (for the metadata)")
-    train.set_defaults(func=cmd_train)
-
-    ev = sub.add_parser("eval-router", help="score a prompt JSONL with a router; metrics when labelled")
-    ev.add_argument("data", help="JSONL with id and prompt (+ strong, weak, source for metrics)")
-    ev.add_argument("--scores-out", help='write one {"id", "score"} line per prompt')
-    ev.add_argument("--router", choices=["heuristic", "learned"], help="default: routing.router")
-    ev.add_argument("--artifact", help="learned router artifact (default: routing.router_artifact)")
-    ev.add_argument("--cv-groups", choices=["source"], help="refit per fold, holding out whole sources")
-    ev.add_argument("--folds", type=int, default=5)
-    ev.add_argument("--config")
-    ev.set_defaults(func=cmd_eval_router)
-
-    args = parser.parse_args(argv)
-    result: int = args.func(args)
-    return result
+    """The console entry point; returns the exit code (tests call it with ``argv``)."""
+    try:
+        result: Any = cli.main(args=argv, prog_name="frugal", standalone_mode=False)
+    except click_core.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click_core.ClickException as exc:  # usage errors: 2
+        exc.show()
+        return int(exc.exit_code)
+    except click_core.exceptions.Abort:
+        click.echo("frugal: aborted", err=True)
+        return 1
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1
+    return int(result) if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

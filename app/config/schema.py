@@ -226,7 +226,9 @@ class MetricsConfig(_Strict):
 
 class LoggingConfig(_Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
-    access_log: bool = True  # one JSON line per proxied request
+    access_log: bool = True  # one line per proxied request
+    # auto: a short coloured line per request when stderr is a terminal, else JSON lines
+    format: Literal["auto", "json", "text"] = "auto"
 
 
 class UsageConfig(_Strict):

@@ -37,7 +37,7 @@ _encoder = msgspec.json.Encoder()
 def create_app(loaded: LoadedConfig | None = None) -> FrontRouter:
     if loaded is None:
         loaded = config_module.load()
-    configure_logging(loaded.config.logging.level)
+    configure_logging(loaded.config.logging.level, loaded.config.logging.format)
     runtime = build(loaded)
     endpoints = ProxyEndpoints(runtime)
     return FrontRouter(_litestar(runtime), endpoints.exact(), endpoints.prefixes())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from app.config import LoadedConfig
@@ -18,20 +18,26 @@ from app.replay.runner import Replayer, Report
 DEFAULT_MODEL: dict[Target, str] = {"anthropic": "claude-sonnet-4-0", "openai": "gpt-4.1"}
 
 
-def run(args: argparse.Namespace, loaded: LoadedConfig, out: TextIO | None = None) -> int:
-    target: Target = args.pricing
-    model = args.model or DEFAULT_MODEL[target]
+def run(
+    paths: Sequence[str],
+    target: Target,
+    model_name: str | None,
+    loaded: LoadedConfig,
+    out: TextIO | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    model = model_name or DEFAULT_MODEL[target]
     price = PriceTable.load(loaded.config.pricing).get(model)
     if price is None:
         print(f"frugal replay: no price for model {model!r}", file=sys.stderr)
         return 2
     try:
-        conversations = load_conversations(args.paths)
+        conversations = load_conversations(list(paths))
     except (OSError, ValueError) as exc:
         print(f"frugal replay: {exc}", file=sys.stderr)
         return 2
     stages = build_token_savers(loaded.config.optimizers)
-    replayer = Replayer(stages, target, model, price, TokenCounter(), progress=sys.stderr)
+    replayer = Replayer(stages, target, model, price, TokenCounter(), progress=progress)
     report = asyncio.run(replayer.run(conversations))
     header = (
         f"{report.conversations} conversations, {report.requests} requests; {target} pricing, "

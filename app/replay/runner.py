@@ -14,9 +14,8 @@ checks that the lossless stages let every distinct client line reach the provide
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
 
 from app.auth import Project
 from app.canonical import Request, Response, Style
@@ -60,7 +59,7 @@ class Replayer:
         model: str,
         price: Price,
         counter: TokenCounter,
-        progress: TextIO | None = None,
+        progress: Callable[[int, int], None] | None = None,  # (requests done, of total)
     ) -> None:
         self._stages = list(stages)
         self._target = target
@@ -99,9 +98,8 @@ class Replayer:
                     losing += 1
                     examples.extend(sorted(lost)[: max(0, 5 - len(examples))])
                 done += 1
-                self._tick(done, total)
-        if self._progress is not None:
-            self._progress.write("\n")
+                if self._progress is not None:
+                    self._progress(done, total)
         return Report(rows, removed, total, len(conversations), lossless, losing, examples)
 
     async def _versions(self, req: Request, conv: str, n: int, removed: dict[str, int]) -> list[Request]:
@@ -129,8 +127,3 @@ class Replayer:
                 break
             last = version
         return last
-
-    def _tick(self, done: int, total: int) -> None:
-        if self._progress is not None and (done == total or done % 10 == 0):
-            self._progress.write(f"\rreplay: {done}/{total} requests")
-            self._progress.flush()

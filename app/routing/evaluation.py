@@ -9,7 +9,7 @@ router meets domains it has never seen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import msgspec
@@ -30,7 +30,7 @@ def score_all(router: Router, data: Dataset) -> np.ndarray:
     return np.array([router.score(prompt_request(r.prompt))[0] for r in data.rows], dtype=np.float64)
 
 
-def score_cv(data: Dataset, folds: int = 5) -> np.ndarray:
+def score_cv(data: Dataset, folds: int = 5, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Out-of-fold learned-router scores, holding out whole ``source`` groups."""
     from app.routing.training import out_of_fold
 
@@ -38,7 +38,7 @@ def score_cv(data: Dataset, folds: int = 5) -> np.ndarray:
         raise ValueError("cross-validation needs `strong` and `weak` scores on every row")
     if any(r.source is None for r in data.rows):
         raise ValueError("cross-validation by source needs a `source` on every row")
-    return out_of_fold(data.features(), data.strong() - data.weak(), data.sources(), folds)
+    return out_of_fold(data.features(), data.strong() - data.weak(), data.sources(), folds, progress)
 
 
 def write_scores(path: Path, data: Dataset, scores: np.ndarray) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,18 +71,26 @@ def fit_pairs(features: np.ndarray, labels: Sequence[float] | np.ndarray) -> art
 
 
 def out_of_fold(
-    features: np.ndarray, labels: np.ndarray, groups: Sequence[str], folds: int = 5
+    features: np.ndarray,
+    labels: np.ndarray,
+    groups: Sequence[str],
+    folds: int = 5,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Scores of each row by a model that never saw its group (GroupKFold)."""
+    """Scores of each row by a model that never saw its group (GroupKFold); ``progress`` hears
+    (folds done, folds)."""
     from sklearn.model_selection import GroupKFold
 
     n_groups = len(set(groups))
     if n_groups < 2:
         raise ValueError("cross-validation by group needs at least two groups")
     scores = np.zeros(len(labels))
-    for train, test in GroupKFold(min(folds, n_groups)).split(features, labels, list(groups)):
+    k = min(folds, n_groups)
+    for done, (train, test) in enumerate(GroupKFold(k).split(features, labels, list(groups)), 1):
         router = LearnedRouter(fit_pairs(features[train], labels[train]))
         scores[test] = router.scores(features[test])
+        if progress is not None:
+            progress(done, k)
     return scores
 
 
@@ -98,9 +106,15 @@ def metrics_by_family(scores: np.ndarray, data: Dataset) -> dict[str, dict[str, 
     return out
 
 
-def train(data: Dataset, command: str, attribution: str = "") -> artifact.Artifact:
+def train(
+    data: Dataset,
+    command: str,
+    attribution: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> artifact.Artifact:
     """Fit on every row of ``data`` and record source-held-out CV metrics in the metadata;
-    ``attribution`` says where the labels come from (known data sets are named automatically)."""
+    ``attribution`` says where the labels come from (known data sets are named automatically).
+    ``progress`` hears (CV folds done, folds)."""
     import sklearn
 
     if not data.labelled:
@@ -109,7 +123,7 @@ def train(data: Dataset, command: str, attribution: str = "") -> artifact.Artifa
     gain = data.strong() - data.weak()
     cv: dict[str, Any] = {"scheme": "none (fewer than two sources)"}
     if len(set(data.sources())) >= 2:
-        oof = out_of_fold(x, gain, data.sources())
+        oof = out_of_fold(x, gain, data.sources(), progress=progress)
         cv = {"scheme": "5-fold GroupKFold by source, out-of-fold", **metrics_by_family(oof, data)}
     # SOURCE_DATE_EPOCH (reproducible-builds convention) pins the date, so a rebuild is identical
     epoch = os.environ.get("SOURCE_DATE_EPOCH")

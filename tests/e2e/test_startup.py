@@ -4,8 +4,13 @@ several workers, and a bad config that must stop it before it serves."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -158,3 +163,76 @@ def test_config_from_frugal_config_variable(env: Env, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert str(cfg) in result.stdout
+
+
+def test_text_logs_one_line_per_request_and_a_start_up_summary(env: Env) -> None:
+    chat = env.fake("openai-chat").base_url
+    config = f"""
+providers:
+  - {{name: fake-chat, style: openai-chat, base_url: "{chat}", api_key: sk-upstream-planted-1234567890abcdef, models: ["chat/*"]}}
+usage: {{database_url: "postgresql://frugal:db-pass-planted@127.0.0.1:1/none"}}
+logging: {{format: text}}
+"""
+    with running_gateway(config) as gw:
+        client = openai.OpenAI(base_url=f"{gw.url}/v1", api_key="x", max_retries=0)
+        for i in range(3):
+            client.chat.completions.create(model="chat/ok", messages=[{"role": "user", "content": f"q{i}"}])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and gw.log().count(" 200 openai-chat ") < 3:
+            time.sleep(0.05)
+        log = gw.log()
+    requests = [line for line in log.splitlines() if " 200 openai-chat chat/ok -> fake-chat/chat/ok " in line]
+    assert len(requests) == 3, log
+    assert all(re.match(r"^\d\d:\d\d:\d\d 200 ", line) and "\x1b" not in line for line in requests)
+    assert not any(line.startswith("{") for line in log.splitlines())  # no JSON line at all
+    assert f"listening       http://127.0.0.1:{gw.port}" in log
+    assert "usage store     PostgreSQL postgresql://127.0.0.1:1/none" in log
+    assert "stages          skills -> cache -> prompt_cache -> dedup -> boilerplate -> tier" in log
+    assert "db-pass-planted" not in log and "sk-upstream-planted" not in log
+
+
+def test_auto_format_colours_a_terminal(env: Env, tmp_path: Path) -> None:
+    """``logging.format: auto`` (the default) on a real pseudo-terminal: coloured lines."""
+    chat = env.fake("openai-chat").base_url
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(
+        f'providers: [{{name: fake-chat, style: openai-chat, base_url: "{chat}", api_key: sk-up, models: ["chat/*"]}}]\n'
+    )
+    port = free_port()
+    leader, follower = pty.openpty()
+    env_vars = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FRUGAL_CONFIG")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--config", str(cfg), "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, env={**env_vars, "TERM": "xterm"},
+    )  # fmt: skip
+    os.close(follower)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/live", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        httpx.post(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            json={"model": "chat/ok", "messages": [{"role": "user", "content": "hi"}]},
+            timeout=10,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and b"chat/ok -> fake-chat" not in seen:
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(leader, 65536)
+                except OSError:
+                    break
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        os.close(leader)
+    text = seen.decode(errors="replace")
+    assert "\x1b[1mFrugal Gateway\x1b[0m" in text  # the summary, in bold
+    assert "\x1b[32m\x1b[1m200\x1b[0m openai-chat chat/ok -> fake-chat/chat/ok" in text, text[-2000:]
+    assert '{"ts":' not in text

@@ -7,13 +7,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.support.processes import stop, wait_http_ok
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,12 +67,7 @@ def running_gateway(
         _wait_live(gw, timeout)
         yield gw
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
 
 
 _GATEWAY_VARS = {
@@ -88,14 +82,8 @@ _GATEWAY_VARS = {
 
 
 def _wait_live(gw: GatewayProcess, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if gw.proc.poll() is not None:
-            raise RuntimeError(f"gateway exited with {gw.proc.returncode}:\n{gw.log()}")
-        try:
-            if httpx.get(f"{gw.url}/live", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    if wait_http_ok(f"{gw.url}/live", timeout, alive=lambda: gw.proc.poll() is None):
+        return
+    if gw.proc.poll() is not None:
+        raise RuntimeError(f"gateway exited with {gw.proc.returncode}:\n{gw.log()}")
     raise RuntimeError(f"gateway did not become live in {timeout}s:\n{gw.log()}")

@@ -21,6 +21,7 @@ import pytest
 
 from tests.e2e.conftest import KEY, Env
 from tests.e2e.gateway_process import ROOT, GatewayProcess, free_port, running_gateway
+from tests.support.processes import stop, wait_http_ok
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "frugal-gateway.json"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -80,20 +81,11 @@ scrape_configs:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
+        if not wait_http_ok(f"{url}/-/ready", 30, alive=lambda: proc.poll() is None):
             raise RuntimeError("prometheus did not become ready:\n" + (tmp / "prometheus.log").read_text())
         yield url
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

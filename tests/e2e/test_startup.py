@@ -19,6 +19,7 @@ import pytest
 
 from tests.e2e.conftest import Env
 from tests.e2e.gateway_process import ROOT, free_port, running_gateway
+from tests.support.processes import stop, wait_http_ok
 
 
 def test_no_config_no_keys_mock_answers_everything() -> None:
@@ -208,13 +209,7 @@ def test_auto_format_colours_a_terminal(env: Env, tmp_path: Path) -> None:
     os.close(follower)
     seen = b""
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        assert wait_http_ok(f"http://127.0.0.1:{port}/live", 30, alive=lambda: proc.poll() is None)
         httpx.post(
             f"http://127.0.0.1:{port}/v1/chat/completions",
             json={"model": "chat/ok", "messages": [{"role": "user", "content": "hi"}]},
@@ -229,8 +224,7 @@ def test_auto_format_colours_a_terminal(env: Env, tmp_path: Path) -> None:
                 except OSError:
                     break
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
         os.close(leader)
     text = seen.decode(errors="replace")
     assert "\x1b[1mFrugal Gateway\x1b[0m" in text  # the summary, in bold

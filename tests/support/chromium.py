@@ -22,6 +22,8 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.processes import stop
+
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 
 
@@ -138,12 +140,7 @@ async def headless_chromium(width: int = 1400, height: int = 1000) -> AsyncItera
                 )
                 yield page
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
         log.close()
         Path(log.name).unlink(missing_ok=True)
         shutil.rmtree(profile, ignore_errors=True)

@@ -66,6 +66,8 @@ def test_compose_wires_redis_and_postgres() -> None:
     env = compose["services"]["gateway"]["environment"]
     assert env["REDIS_URL"].startswith("redis://redis:") and env["DATABASE_URL"].startswith("postgresql://")
     assert {"redis", "postgres"} <= set(compose["services"])
+    ports = compose["services"]["gateway"]["ports"]
+    assert ports == ["8080-8089:8080"]  # a range: `--scale gateway=N` must not fight over one host port
     assert all("healthcheck" in compose["services"][s] for s in ("redis", "postgres"))
 
 
@@ -75,6 +77,7 @@ def test_railway_config() -> None:
     assert deploy["healthcheckPath"] == "/live"
     assert "0.0.0.0" in deploy["startCommand"] and "PORT" in deploy["startCommand"]
     assert deploy["restartPolicyType"] in ("ON_FAILURE", "ALWAYS")
+    assert isinstance(deploy["numReplicas"], int) and deploy["numReplicas"] >= 1
     assert (ROOT / cfg["build"]["dockerfilePath"]).exists()
 
 

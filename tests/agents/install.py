@@ -30,6 +30,8 @@ EXECUTABLES = {
     "gemini": "@google/gemini-cli",
     "opencode": "opencode-ai",
     "qwen": "@qwen-code/qwen-code",
+    "cn": "@continuedev/cli",
+    "cline": "cline",
 }
 
 

@@ -46,7 +46,16 @@ NATIVE = {
     "gemini-auto": "google-genai",
     "opencode": "openai-chat",
     "qwen-code": "openai-chat",
+    "continue": "openai-chat",
+    "continue-anthropic": "anthropic-messages",
+    "cline": "openai-chat",
+    "cline-anthropic": "anthropic-messages",
 }
+# Clients that keep no reasoning in their history and so send none back (Continue's stream handler
+# reads only content and tool calls). Across styles a Chat client still returns the artifacts the
+# gateway carries on the tool-call id (app/styles/artifacts.py); in the client's own style nothing
+# carries them, so its Chat route is not DeepSeek-style (that provider refuses such a tool turn).
+DROPS_REASONING = {"continue", "continue-anthropic"}
 # an endpoint of each inbound style, to see whether the gateway serves that style yet
 PROBE = {
     "anthropic-messages": "/v1/messages",
@@ -57,9 +66,11 @@ PROBE = {
 RESULTS = CACHE / "results.jsonl"
 
 
-def route(env: Env, style: str) -> str:
-    """The route a cell's client uses as its model: ``<prefix>/agent-think[-deepseek]``."""
-    return env.model(style, "agent-think-deepseek" if style == "openai-chat" else "agent-think")
+def route(env: Env, style: str, client: str | None = None) -> str:
+    """The route a cell's client uses as its model: ``<prefix>/agent-think[-deepseek]`` (no
+    DeepSeek-style Chat route for a client that drops reasoning)."""
+    deepseek = style == "openai-chat" and client not in DROPS_REASONING
+    return env.model(style, "agent-think-deepseek" if deepseek else "agent-think")
 
 
 # ------------------------------------------------------------------------------ fixtures, cells
@@ -107,7 +118,7 @@ def run_cell(env: Env, tap: ClientTap, tmp_path: Path, client: str, style: str) 
     workdir = tmp_path / "work"
     workdir.mkdir()
     target = workdir / "hello.txt"
-    model = route(env, style)
+    model = route(env, style, client)
     prompt = agent_prompt(str(target), CONTENT)
     result = CLIENTS[client].run(tap.base_url, KEY, model, workdir, prompt)
     cell = Cell(client, style, model, result, list(tap.exchanges), list(env.fake(style).requests), target)
@@ -460,7 +471,8 @@ WRONG_KEY_LIMIT_S = 15.0
 
 
 @pytest.mark.parametrize(
-    "client", [c for c in CLIENTS if c in ("claude-code", "codex", "gemini", "opencode", "qwen-code")]
+    "client",
+    [c for c in CLIENTS if c in ("claude-code", "codex", "gemini", "opencode", "qwen-code", "continue", "cline")],
 )
 def test_wrong_key_gives_a_quick_clear_auth_error(
     env: Env, tap: ClientTap, tmp_path: Path, client: str

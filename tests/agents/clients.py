@@ -521,7 +521,7 @@ class ClineCli(AgentClient):
         (data / "cache" / "feature-flags.json").write_text(json.dumps(flags))
 
     def command(self, model: str, prompt: str) -> list[str]:
-        return ["-P", self.provider, "-m", model, "--auto-approve", "true", prompt]
+        return ["-P", self.provider, "-m", model, "--auto-approve", "true", "--thinking", "low", prompt]
 
 
 # ------------------------------------------------------------------------------------------ Aider

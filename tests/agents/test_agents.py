@@ -742,3 +742,24 @@ def test_codex_tool_search_reaches_other_providers(
     assert any(i.get("type") == "tool_search_output" for i in answered), "Codex did not run the search"
     results = [tr for r in upstream if r.conversation for tr in r.conversation.tool_results]
     assert any(tr.text.startswith(("Tools loaded", "No tools matched")) for tr in results), results
+
+
+def test_continue_tool_turn_refused_by_a_deepseek_style_chat_upstream(
+    env: Env, tap: ClientTap, tmp_path: Path
+) -> None:
+    """Why Continue's Chat route is not DeepSeek-style: it sends no ``reasoning_content`` back, so
+    a thinking-mode DeepSeek-style upstream refuses its tool-result turn; the provider's 400 and
+    message reach Continue, which stops with an error after running the tool once."""
+    _skip_unless_ready(env, "continue", "openai-chat")
+    tap.clear()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    target = workdir / "hello.txt"
+    model = env.model("openai-chat", "agent-think-deepseek")
+    res = CLIENTS["continue"].run(tap.base_url, KEY, model, workdir, agent_prompt(str(target), CONTENT))
+    assert [e.status for e in tap.exchanges] == [200, 400], res.describe()
+    tool_turn = tap.exchanges[1]
+    assert not any("reasoning_content" in m for m in tool_turn.json["messages"] if m["role"] == "assistant")
+    assert b"reasoning_content" in tool_turn.response_body, tool_turn.response_body
+    assert res.exit_code != 0 and "reasoning_content" in res.output, res.describe()
+    assert target.read_text() == CONTENT  # the tool ran before the refused turn

@@ -471,9 +471,10 @@ class ClineCli(AgentClient):
     Its provider settings live in ``~/.cline/data/settings/providers.json``:
     ``openai-compatible`` with ``baseUrl: <gateway>/v1`` speaks OpenAI Chat Completions,
     ``provider="anthropic"`` Anthropic Messages (``cline auth`` refuses a base URL for it, but the
-    settings file takes one). The key comes from the provider's env var (``OPENAI_API_KEY``,
-    ``ANTHROPIC_API_KEY``). Its writing tool is ``editor`` (``path``, ``new_text``: creates a missing
-    file). Offline: ``global-settings.json`` opts out of telemetry and auto-update; the PostHog
+    settings file takes one; an entry without ``updatedAt`` is ignored without a word). The key
+    comes from the provider's env var (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``). Its writing
+    tool is ``editor`` (``path``, ``new_text``: creates a missing file). ``--thinking low`` asks
+    for reasoning, as the routes' names say. Offline: ``global-settings.json`` opts out of telemetry and auto-update; the PostHog
     feature flags it polls from data.cline.bot at start come from a fresh pre-seeded cache
     (``cache/feature-flags.json``, polled again after an hour); ``CLINE_SESSION_BACKEND_MODE=local``
     runs the session in-process instead of in a detached hub daemon.

@@ -6,7 +6,8 @@ upstream of one style. The fake acts out the task (tests/e2e/fakes/script.py ``a
 one call of the client's own writing tool, then ``DONE: file written``. Thinking is on in every
 plan (route names contain ``think``), so reasoning artifacts flow and the fakes verify them like
 the real providers; the Chat route also contains ``deepseek``, so a tool-call turn without its
-``reasoning_content`` is refused upstream.
+``reasoning_content`` is refused upstream (not for the clients in ``DROPS_REASONING``, which
+never send reasoning back; their known gaps are pinned instead).
 
 Run: ``python -m tests.agents`` (= ``python -m tests.agents.install && pytest -m agents tests/agents -q``).
 Each cell's outcome is appended to ``.cache/agents/results.jsonl``.

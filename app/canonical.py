@@ -195,10 +195,12 @@ class ToolDef(msgspec.Struct, omit_defaults=True):
 
 
 class OpaqueTool(msgspec.Struct, omit_defaults=True):
-    """A provider's built-in tool definition, passed only to a provider of the same style."""
+    """A provider's built-in tool definition, passed only to a provider of the same style.
+    ``index``: its place in the client's tool list, where that provider gets it back."""
 
     style: Style
     data: dict[str, Any]
+    index: int | None = None
 
 
 class ToolChoice(msgspec.Struct, omit_defaults=True):

@@ -404,6 +404,127 @@ class QwenCode(AgentClient):
         return ["-p", prompt, "--approval-mode", "yolo", "--auth-type", "openai", "-m", model]
 
 
+# --------------------------------------------------------------------------------- Continue CLI
+
+# Preloaded into Node CLIs that call home with no setting to turn it off: fetch() to a host other
+# than loopback fails at once, as it would offline (see the file).
+OFFLINE_FETCH = Path(__file__).resolve().parent / "offline_fetch.mjs"
+
+
+class ContinueCli(AgentClient):
+    """``cn -p``: Continue CLI headless, its one model from ``~/.continue/config.yaml``.
+
+    ``provider: openai`` with ``apiBase: <gateway>/v1``: OpenAI Chat Completions at
+    ``<apiBase>/chat/completions``; ``provider="anthropic"``: Anthropic Messages at
+    ``<apiBase>/messages``. The key is a local secret, ``${{ secrets.FRUGAL_GATEWAY_KEY }}``, read
+    from the process env. Its writing tool is ``Write`` (``filepath``, ``content``); ``--auto``
+    allows every tool (headless mode would refuse ``Write``, an "ask" tool). Offline: metrics off
+    (``CONTINUE_CLI_ENABLE_TELEMETRY=0``, ``CONTINUE_METRICS_ENABLED=0``), no update check in
+    headless mode, but its version module fetches ``https://api.continue.dev/cn/info?id=<machine
+    id>`` on load whatever the config says, so ``offline_fetch.mjs`` is preloaded.
+
+    It keeps no reasoning in its history (its stream handler reads only ``content`` and
+    ``tool_calls``), so it sends none back: a DeepSeek-style Chat upstream refuses its tool turn.
+    """
+
+    name = "continue"
+    executable = "cn"
+    key_var = "FRUGAL_GATEWAY_KEY"
+
+    def __init__(self, *, provider: str = "openai") -> None:
+        self.provider = provider
+        if provider != "openai":
+            self.name = f"continue-{provider}"
+
+    def env(self, gateway_url: str, key: str) -> dict[str, str]:
+        return {
+            self.key_var: key,
+            "CONTINUE_CLI_ENABLE_TELEMETRY": "0",
+            "CONTINUE_METRICS_ENABLED": "0",
+            "NODE_OPTIONS": f"--import={OFFLINE_FETCH}",
+        }
+
+    def prepare(self, home: Path, gateway_url: str, model: str) -> None:
+        entry = {
+            "name": "frugal",
+            "provider": self.provider,
+            "model": model,
+            "apiBase": gateway_url + "/v1/",  # + chat/completions (openai), + messages (anthropic)
+            "apiKey": "${{ secrets." + self.key_var + " }}",
+            "roles": ["chat", "edit", "apply"],
+            "capabilities": ["tool_use"],
+        }
+        config = {"name": "Frugal Gateway", "version": "0.0.1", "schema": "v1", "models": [entry]}
+        (home / ".continue").mkdir(parents=True)
+        (home / ".continue" / "config.yaml").write_text(json.dumps(config, indent=2))  # JSON is YAML
+
+    def command(self, model: str, prompt: str) -> list[str]:
+        return ["-p", prompt, "--auto"]  # the config: ~/.continue/config.yaml
+
+
+# ------------------------------------------------------------------------------------- Cline CLI
+
+
+class ClineCli(AgentClient):
+    """``cline <prompt>``: Cline CLI 3 (a Bun binary on the Cline SDK), act mode, auto-approve.
+
+    Its provider settings live in ``~/.cline/data/settings/providers.json``:
+    ``openai-compatible`` with ``baseUrl: <gateway>/v1`` speaks OpenAI Chat Completions,
+    ``provider="anthropic"`` Anthropic Messages (``cline auth`` refuses a base URL for it, but the
+    settings file takes one; an entry without ``updatedAt`` is ignored without a word). The key
+    comes from the provider's env var (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``). Its writing
+    tool is ``editor`` (``path``, ``new_text``: creates a missing file). ``--thinking low`` asks
+    for reasoning, as the routes' names say. Offline: ``global-settings.json`` opts out of telemetry and auto-update; the PostHog
+    feature flags it polls from data.cline.bot at start come from a fresh pre-seeded cache
+    (``cache/feature-flags.json``, polled again after an hour); ``CLINE_SESSION_BACKEND_MODE=local``
+    runs the session in-process instead of in a detached hub daemon.
+    """
+
+    name = "cline"
+    executable = "cline"
+    KEY_VARS: ClassVar[dict[str, str]] = {
+        "openai-compatible": "OPENAI_API_KEY",
+        "anthropic": "ANTHROPIC_API_KEY",
+    }
+
+    def __init__(self, *, provider: str = "openai-compatible") -> None:
+        self.provider = provider
+        if provider != "openai-compatible":
+            self.name = f"cline-{provider}"
+
+    def env(self, gateway_url: str, key: str) -> dict[str, str]:
+        return {self.KEY_VARS[self.provider]: key, "CLINE_SESSION_BACKEND_MODE": "local", "NO_COLOR": "1"}
+
+    def prepare(self, home: Path, gateway_url: str, model: str) -> None:
+        data = home / ".cline" / "data"
+        (data / "settings").mkdir(parents=True)
+        (data / "cache").mkdir()
+        entry = {
+            "settings": {"provider": self.provider, "model": model, "baseUrl": gateway_url + "/v1"},
+            "updatedAt": "2026-01-01T00:00:00.000Z",
+            "tokenSource": "manual",
+        }
+        providers = {
+            "version": 1,
+            "lastUsedProvider": self.provider,
+            "modes": {},
+            "providers": {self.provider: entry},
+        }
+        (data / "settings" / "providers.json").write_text(json.dumps(providers, indent=2))
+        settings = {"telemetryOptOut": True, "autoUpdateEnabled": False}
+        (data / "settings" / "global-settings.json").write_text(json.dumps(settings))
+        flags = {
+            "version": 2,
+            "updatedAt": int(time.time() * 1000),
+            "userId": None,
+            "flagsPayload": {"featureFlags": {}, "featureFlagPayloads": {}},
+        }
+        (data / "cache" / "feature-flags.json").write_text(json.dumps(flags))
+
+    def command(self, model: str, prompt: str) -> list[str]:
+        return ["-P", self.provider, "-m", model, "--auto-approve", "true", "--thinking", "low", prompt]
+
+
 # ------------------------------------------------------------------------------------------ Aider
 
 
@@ -483,5 +604,9 @@ def all_clients() -> dict[str, AgentClient]:
         GeminiCli(auto=True),
         OpenCode(),
         QwenCode(),
+        ContinueCli(),
+        ContinueCli(provider="anthropic"),
+        ClineCli(),
+        ClineCli(provider="anthropic"),
     ]
     return {c.name: c for c in clients}

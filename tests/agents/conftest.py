@@ -72,7 +72,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if item.get_closest_marker("agents") is not None and (
         report.when == "call" or report.outcome != "passed"
     ):
-        item._agents_outcome = report.outcome  # type: ignore[attr-defined]
+        outcome_name = "xfailed" if hasattr(report, "wasxfail") and report.skipped else report.outcome
+        item._agents_outcome = outcome_name  # type: ignore[attr-defined]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

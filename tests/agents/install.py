@@ -30,6 +30,8 @@ EXECUTABLES = {
     "gemini": "@google/gemini-cli",
     "opencode": "opencode-ai",
     "qwen": "@qwen-code/qwen-code",
+    "cn": "@continuedev/cli",
+    "cline": "cline",
 }
 
 
@@ -67,7 +69,7 @@ def is_installed() -> bool:
 
 
 def executable(name: str) -> Path:
-    """Path of a pinned client's executable (``claude``, ``codex``, ``gemini``, ``opencode``)."""
+    """Path of a pinned client's executable (a key of ``EXECUTABLES``: ``claude``, ``cn``, ...)."""
     return BIN / name
 
 
@@ -80,8 +82,9 @@ def install(*, force: bool = False) -> float:
     npm = shutil.which("npm")
     if npm is None:
         raise InstallError(
-            "npm is not on PATH: the agents tier needs Node.js >= 20 with npm to install "
-            "Claude Code, Codex CLI, Gemini CLI and OpenCode (see tests/agents/package.json)"
+            "npm is not on PATH: the agents tier needs Node.js >= 20 with npm to install the pinned "
+            "coding-agent CLIs (Claude Code, Codex CLI, Gemini CLI, OpenCode, Qwen Code, Continue, "
+            "Cline: see tests/agents/package.json)"
         )
     CACHE.mkdir(parents=True, exist_ok=True)
     for name in ("package.json", "package-lock.json"):

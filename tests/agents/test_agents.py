@@ -6,7 +6,8 @@ upstream of one style. The fake acts out the task (tests/e2e/fakes/script.py ``a
 one call of the client's own writing tool, then ``DONE: file written``. Thinking is on in every
 plan (route names contain ``think``), so reasoning artifacts flow and the fakes verify them like
 the real providers; the Chat route also contains ``deepseek``, so a tool-call turn without its
-``reasoning_content`` is refused upstream.
+``reasoning_content`` is refused upstream (not for the clients in ``DROPS_REASONING``, which
+never send reasoning back; their known gaps are pinned instead).
 
 Run: ``python -m tests.agents`` (= ``python -m tests.agents.install && pytest -m agents tests/agents -q``).
 Each cell's outcome is appended to ``.cache/agents/results.jsonl``.
@@ -46,7 +47,28 @@ NATIVE = {
     "gemini-auto": "google-genai",
     "opencode": "openai-chat",
     "qwen-code": "openai-chat",
+    "continue": "openai-chat",
+    "continue-anthropic": "anthropic-messages",
+    "cline": "openai-chat",
+    "cline-anthropic": "anthropic-messages",
 }
+# Clients that keep no reasoning in their history, so they send none back: Continue (its stream
+# handler reads only content and tool calls), Cline's anthropic provider (the signed thinking block
+# of a tool-use turn is left out, thinking requested or not). Across styles a Chat client still
+# returns the artifacts the gateway carries on the tool-call id (app/styles/artifacts.py); otherwise
+# nothing carries them. So their Chat route is not DeepSeek-style (that provider refuses a tool
+# turn without its reasoning_content), and a Messages client's Gemini cell is expected to fail:
+# Gemini refuses a function call without its thought_signature.
+DROPS_REASONING = {"continue", "continue-anthropic", "cline-anthropic"}
+
+
+def reasoning_carried(client: str, style: str) -> bool:
+    """Whether the reasoning artifacts of ``style``'s provider come back through ``client``."""
+    if client not in DROPS_REASONING:
+        return True
+    return NATIVE[client] == "openai-chat" and style != "openai-chat"  # on the tool-call ids
+
+
 # an endpoint of each inbound style, to see whether the gateway serves that style yet
 PROBE = {
     "anthropic-messages": "/v1/messages",
@@ -57,9 +79,11 @@ PROBE = {
 RESULTS = CACHE / "results.jsonl"
 
 
-def route(env: Env, style: str) -> str:
-    """The route a cell's client uses as its model: ``<prefix>/agent-think[-deepseek]``."""
-    return env.model(style, "agent-think-deepseek" if style == "openai-chat" else "agent-think")
+def route(env: Env, style: str, client: str | None = None) -> str:
+    """The route a cell's client uses as its model: ``<prefix>/agent-think[-deepseek]`` (no
+    DeepSeek-style Chat route for a client that drops reasoning)."""
+    deepseek = style == "openai-chat" and client not in DROPS_REASONING
+    return env.model(style, "agent-think-deepseek" if deepseek else "agent-think")
 
 
 # ------------------------------------------------------------------------------ fixtures, cells
@@ -107,7 +131,7 @@ def run_cell(env: Env, tap: ClientTap, tmp_path: Path, client: str, style: str) 
     workdir = tmp_path / "work"
     workdir.mkdir()
     target = workdir / "hello.txt"
-    model = route(env, style)
+    model = route(env, style, client)
     prompt = agent_prompt(str(target), CONTENT)
     result = CLIENTS[client].run(tap.base_url, KEY, model, workdir, prompt)
     cell = Cell(client, style, model, result, list(tap.exchanges), list(env.fake(style).requests), target)
@@ -227,7 +251,10 @@ def _tools_of(style: str, body: dict[str, Any]) -> list[str]:
             else:
                 out.append(f"<{t.get('type')}>")
         return out
-    return [t["name"] for t in tools if "name" in t]
+    # Anthropic server tools (web_search_20250305, bash_20250124, ...) by their type
+    return [
+        t["name"] if t.get("type") in (None, "custom") else f"<{t['type']}>" for t in tools if "name" in t
+    ]
 
 
 def _planned_calls(cell: Cell) -> list[tuple[str, str]]:
@@ -273,7 +300,19 @@ def artifact_returned(style: str, body: dict[str, Any], reasoning: str, signatur
 
 # ------------------------------------------------------------------------------------- the matrix
 
-MATRIX = [pytest.param(c, s, id=f"{c}-{s}") for c in CLIENTS for s in STYLES]
+_GEMINI_REFUSES = pytest.mark.xfail(
+    strict=True,
+    reason="the client drops the signed thinking block, so the gateway has no thoughtSignature to "
+    "give the function call back and Gemini refuses the tool turn (400)",
+)
+
+
+def _matrix_marks(client: str, style: str) -> list[pytest.MarkDecorator]:
+    known = style == "google-genai" and not reasoning_carried(client, style)
+    return [_GEMINI_REFUSES] if known else []
+
+
+MATRIX = [pytest.param(c, s, id=f"{c}-{s}", marks=_matrix_marks(c, s)) for c in CLIENTS for s in STYLES]
 
 
 @pytest.mark.parametrize(("client", "style"), MATRIX)
@@ -310,9 +349,13 @@ def test_agent_completes_task(env: Env, tap: ClientTap, tmp_path: Path, client: 
     issued = next(r.plan for r in cell.upstream if r.plan and r.plan.calls)
     answered = next(r for r in cell.upstream if r.conversation and r.conversation.last_role == "tool")
     assert issued.reasoning, "the agent plans think; no reasoning was issued"
-    assert artifact_returned(style, answered.json, issued.reasoning, issued.signature), (
-        f"the {style} reasoning artifact of the tool-call turn did not come back to the provider"
-    )
+    returned = artifact_returned(style, answered.json, issued.reasoning, issued.signature)
+    if reasoning_carried(client, style):
+        assert returned, (
+            f"the {style} reasoning artifact of the tool-call turn did not come back to the provider"
+        )
+    else:
+        assert not returned, f"{client} now sends its reasoning back: take it out of DROPS_REASONING"
     # every proxied answer names the gateway, the request, the provider and the model (SPEC §5)
     provider = FAKE_SPECS[style][3]
     for ex in cell.model_calls:
@@ -392,6 +435,8 @@ def test_same_style_body_reaches_provider_unchanged(
     unmatched = []
     for rec in cell.upstream:
         want = _without_model(rec.json)
+        if client in DROPS_REASONING:
+            want = _thinking_back(want, [e.json for e in sent])
         if not any(_without_model(e.json) == _without_savers(want, _without_model(e.json)) for e in sent):
             gaps = [_diff(m, _without_savers(want, m)) for m in (_without_model(e.json) for e in sent)]
             # the closest body: same shape first (a length mismatch hides every other difference)
@@ -399,6 +444,23 @@ def test_same_style_body_reaches_provider_unchanged(
             unmatched.append((rec.path, closest[:12]))
     assert not unmatched, f"bodies changed on the way: {unmatched}"
     _assert_client_fields(cell)
+
+
+def _thinking_back(upstream: dict[str, Any], sent: list[Any]) -> dict[str, Any]:
+    """``upstream`` with the client's ``thinking`` back where the gateway turned it off: the client
+    left the signed thinking block out of the tool-use turn its tool results answer, which Anthropic
+    refuses with thinking on (app/styles/anthropic/encode.py, a documented degradation)."""
+    if upstream.get("thinking") != {"type": "disabled"}:
+        return upstream
+    asked = [
+        b["thinking"]
+        for b in sent
+        if isinstance(b, dict) and (b.get("thinking") or {}).get("type") == "enabled"
+    ]
+    last = upstream["messages"][-1]["content"]
+    if asked and isinstance(last, list) and last and last[0].get("type") == "tool_result":
+        return {**upstream, "thinking": asked[0]}
+    return upstream
 
 
 def _assert_client_fields(cell: Cell) -> None:
@@ -429,6 +491,22 @@ def _assert_client_fields(cell: Cell) -> None:
         assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
         # parameter-less functions (get_goal, list_agents): the equality above covers their absence
         assert any("parameters" not in t["function"] for t in body["tools"])
+    elif cell.client == "continue":
+        assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+        assert "Write" in [t["function"]["name"] for t in body["tools"]]
+    elif cell.client == "continue-anthropic":
+        assert body["stream"] is True and body["max_tokens"] == 32000 and "thinking" not in body
+        betas = headers["anthropic-beta"]
+        assert "prompt-caching" in betas
+        assert all(rec.headers.get("anthropic-beta") == betas for rec in cell.upstream)
+    elif cell.client == "cline":
+        assert body["reasoning_effort"] == "low" and body["tool_choice"] == "auto"  # --thinking low
+        assert body["stream_options"] == {"include_usage": True}
+    elif cell.client == "cline-anthropic":
+        assert body["thinking"] == {"type": "enabled", "budget_tokens": 1024}  # --thinking low
+        # a server tool first, and so upstream (the gateway keeps the client's tool order)
+        assert body["tools"][0]["type"].startswith("web_search_")
+        assert all(rec.json["tools"][0] == body["tools"][0] for rec in cell.upstream)
 
 
 # ------------------------------------------------------------------------ cross style: degrades
@@ -442,13 +520,14 @@ def test_cross_style_tools_reach_provider(
     env: Env, tap: ClientTap, tmp_path: Path, client: str, style: str
 ) -> None:
     """Across styles every client function tool reaches the provider under its own name (custom
-    tools as functions with one string ``input``); only tools without an equivalent (hosted
-    ``web_search``) may be dropped; Codex's client-run ``tool_search`` arrives as a function."""
+    tools as functions with one string ``input``); only tools without an equivalent (hosted web
+    search: Responses ``web_search``, Anthropic ``web_search_*``) may be dropped; Codex's
+    client-run ``tool_search`` arrives as a function."""
     cell = run_cell(env, tap, tmp_path, client, style)
     if not cell.upstream:
         pytest.fail(f"nothing reached the provider\n{cell.result.describe()}")
     dropped = set(dropped_tools(cell))
-    no_equivalent = {"<web_search>"}
+    no_equivalent = {n for n in dropped if n.startswith("<web_search")}  # hosted search, any style
     assert dropped <= no_equivalent, f"tools lost on the way to {style}: {sorted(dropped - no_equivalent)}"
 
 
@@ -460,7 +539,12 @@ WRONG_KEY_LIMIT_S = 15.0
 
 
 @pytest.mark.parametrize(
-    "client", [c for c in CLIENTS if c in ("claude-code", "codex", "gemini", "opencode", "qwen-code")]
+    "client",
+    [
+        c
+        for c in CLIENTS
+        if c in ("claude-code", "codex", "gemini", "opencode", "qwen-code", "continue", "cline")
+    ],
 )
 def test_wrong_key_gives_a_quick_clear_auth_error(
     env: Env, tap: ClientTap, tmp_path: Path, client: str
@@ -659,3 +743,24 @@ def test_codex_tool_search_reaches_other_providers(
     assert any(i.get("type") == "tool_search_output" for i in answered), "Codex did not run the search"
     results = [tr for r in upstream if r.conversation for tr in r.conversation.tool_results]
     assert any(tr.text.startswith(("Tools loaded", "No tools matched")) for tr in results), results
+
+
+def test_continue_tool_turn_refused_by_a_deepseek_style_chat_upstream(
+    env: Env, tap: ClientTap, tmp_path: Path
+) -> None:
+    """Why Continue's Chat route is not DeepSeek-style: it sends no ``reasoning_content`` back, so
+    a thinking-mode DeepSeek-style upstream refuses its tool-result turn; the provider's 400 and
+    message reach Continue, which stops with an error after running the tool once."""
+    _skip_unless_ready(env, "continue", "openai-chat")
+    tap.clear()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    target = workdir / "hello.txt"
+    model = env.model("openai-chat", "agent-think-deepseek")
+    res = CLIENTS["continue"].run(tap.base_url, KEY, model, workdir, agent_prompt(str(target), CONTENT))
+    assert [e.status for e in tap.exchanges] == [200, 400], res.describe()
+    tool_turn = tap.exchanges[1]
+    assert not any("reasoning_content" in m for m in tool_turn.json["messages"] if m["role"] == "assistant")
+    assert b"reasoning_content" in tool_turn.response_body, tool_turn.response_body
+    assert res.exit_code != 0 and "reasoning_content" in res.output, res.describe()
+    assert target.read_text() == CONTENT  # the tool ran before the refused turn

@@ -327,7 +327,7 @@ def _decode_tools(obj: dict[str, Any]) -> tuple[list[ToolDef], list[OpaqueTool]]
         t = as_object(item, path)
         kind = t.get("type")
         if kind is not None and kind != "custom":
-            opaque.append(OpaqueTool(STYLE, t))  # web_search_*, bash_*, code_execution_*, ...
+            opaque.append(OpaqueTool(STYLE, t, index=i))  # web_search_*, bash_*, code_execution_*, ...
             continue
         tools.append(
             ToolDef(

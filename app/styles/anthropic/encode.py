@@ -204,7 +204,9 @@ def _encode_tools(req: Request) -> list[dict[str, Any]]:
     tc = req.tool_choice
     allowed = set(tc.allowed) if tc is not None and tc.allowed else None
     out = [_encode_tool(t, req.style == STYLE) for t in req.tools if allowed is None or t.name in allowed]
-    out += [t.data for t in req.opaque_tools if t.style == STYLE]
+    for t in req.opaque_tools:  # in the client's order: a server tool first stays first
+        if t.style == STYLE:
+            out.insert(len(out) if t.index is None else min(t.index, len(out)), t.data)
     return out
 
 

@@ -209,17 +209,36 @@ def agent_task(text: str) -> tuple[str, str] | None:
     return path, content.rstrip()
 
 
+# A client's own file-writing tool, by name (first offered wins): Claude Code and Continue
+# ``Write``, OpenCode ``write``, Gemini CLI and Qwen Code ``write_file``, Cline ``editor`` (creates a
+# missing file with ``new_text``). Its argument names come from the tool's own schema, since
+# clients name them differently (``file_path``, ``filePath``, ``filepath``, ``path``; ``content``,
+# ``new_text``).
+WRITE_TOOLS = ("Write", "write", "write_file", "write_to_file", "create_file", "editor")
+_PATH_ARGS = ("file_path", "filePath", "filepath", "absolute_path", "path", "target_file")
+_CONTENT_ARGS = ("content", "contents", "file_text", "new_text", "text")
+
+
+def write_args(tool: ToolSpec, path: str, content: str) -> dict[str, Any] | None:
+    """Arguments of ``tool`` (a writing tool) that write ``content`` to ``path``, or None when its
+    schema has no recognisable path and content parameters."""
+    props = (tool.schema or {}).get("properties") or {}
+    path_key = next((k for k in _PATH_ARGS if k in props), None)
+    content_key = next((k for k in _CONTENT_ARGS if k in props), None)
+    if path_key is None or content_key is None:
+        return None
+    return {path_key: path, content_key: content}
+
+
 def agent_write_call(conv: Conversation, path: str, content: str) -> Call | None:
     """The call of the client's own writing tool that creates ``path`` with ``content``."""
     tools = {t.name: t for t in conv.tools}
     digest = hashlib.sha256(f"{path}\0{content}".encode()).hexdigest()[:12]
     call_id = f"call_{digest}_0"
-    if "Write" in tools:  # Claude Code
-        return Call(call_id, "Write", {"file_path": path, "content": content})
-    if "write" in tools:  # OpenCode
-        return Call(call_id, "write", {"filePath": path, "content": content})
-    if "write_file" in tools:  # Gemini CLI
-        return Call(call_id, "write_file", {"file_path": path, "content": content})
+    for name in WRITE_TOOLS:
+        args = write_args(tools[name], path, content) if name in tools else None
+        if args is not None:
+            return Call(call_id, name, args)
     if "apply_patch" in tools:  # Codex, catalogue models (free-form tool with a Lark grammar)
         patch = f"*** Begin Patch\n*** Add File: {path}\n+{content}\n*** End Patch\n"
         return Call(call_id, "apply_patch", {"input": patch}, kind=tools["apply_patch"].kind)

@@ -534,6 +534,20 @@ def test_tools_and_tool_choice() -> None:
     assert req.tool_choice == ToolChoice("required") and req.parallel_tool_calls is False
 
 
+def test_server_tools_keep_their_place_for_an_anthropic_provider() -> None:
+    """Same style: the tool list reaches the provider in the client's order, a server tool first
+    included (Cline sends ``web_search_20250305`` before its function tools)."""
+    tools = [
+        {"type": "web_search_20250305", "name": "web_search"},
+        {"name": "read_files", "input_schema": {"type": "object"}},
+        {"type": "bash_20250124", "name": "bash"},
+        {"name": "editor", "input_schema": {"type": "object"}},
+    ]
+    req = decode(body([user("q")], tools=tools))
+    assert [t.index for t in req.opaque_tools] == [0, 2]
+    assert CODEC.encode_request(req, "claude-x")["tools"] == tools
+
+
 @pytest.mark.parametrize(
     ("wire", "choice", "parallel"),
     [

@@ -203,6 +203,17 @@ class OpaqueTool(msgspec.Struct, omit_defaults=True):
     index: int | None = None
 
 
+def place_opaque_tools(
+    out: list[dict[str, Any]], opaque: list[OpaqueTool], style: Style
+) -> list[dict[str, Any]]:
+    """``out`` (the encoded function tools, in order) with ``style``'s opaque tools put back
+    where the client listed them: a server tool sent first stays first."""
+    for t in opaque:  # decoded in the client's order, so every earlier entry is already placed
+        if t.style == style:
+            out.insert(len(out) if t.index is None else min(t.index, len(out)), t.data)
+    return out
+
+
 class ToolChoice(msgspec.Struct, omit_defaults=True):
     """``auto``: the model decides; ``none``: no calls; ``required``: at least one call;
     ``tool``: must call ``name``. ``allowed`` restricts the callable tools (OpenAI allowed_tools,

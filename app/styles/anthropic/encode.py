@@ -56,6 +56,7 @@ from app.canonical import (
     ToolCallPart,
     ToolDef,
     ToolResultPart,
+    place_opaque_tools,
 )
 from app.errors import BadRequest
 from app.styles import conversions
@@ -204,10 +205,7 @@ def _encode_tools(req: Request) -> list[dict[str, Any]]:
     tc = req.tool_choice
     allowed = set(tc.allowed) if tc is not None and tc.allowed else None
     out = [_encode_tool(t, req.style == STYLE) for t in req.tools if allowed is None or t.name in allowed]
-    for t in req.opaque_tools:  # in the client's order: a server tool first stays first
-        if t.style == STYLE:
-            out.insert(len(out) if t.index is None else min(t.index, len(out)), t.data)
-    return out
+    return place_opaque_tools(out, req.opaque_tools, STYLE)
 
 
 def _encode_tool(t: ToolDef, same_style: bool) -> dict[str, Any]:

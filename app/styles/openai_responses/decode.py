@@ -384,18 +384,18 @@ def _decode_tools(obj: dict[str, Any]) -> tuple[list[ToolDef], list[OpaqueTool]]
             tools.append(_decode_tool(t, path, prefix=None))
         elif tool_search.is_client_search(t):
             # kept whole for a Responses provider; a function of the same name for the others
-            opaque.append(OpaqueTool(STYLE, t))
+            opaque.append(OpaqueTool(STYLE, t, index=i))
             tools.append(tool_search.stand_in(t))
         elif kind == "namespace":
             # kept whole for a Responses provider; its members are also flat functions so
             # other styles can call them
             ns = req_str(t, "name", path)
-            opaque.append(OpaqueTool(STYLE, t))
+            opaque.append(OpaqueTool(STYLE, t, index=i))
             for j, inner in enumerate(namespace_tools(t)):
                 if inner.get("type") in ("function", "custom"):
                     tools.append(_decode_tool(inner, f"{path}.tools[{j}]", prefix=ns))
         elif isinstance(kind, str):
-            opaque.append(OpaqueTool(STYLE, t))
+            opaque.append(OpaqueTool(STYLE, t, index=i))
         else:
             raise fail(f"{path}.type", "a tool type", kind)
     return tools, opaque

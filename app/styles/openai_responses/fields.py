@@ -27,6 +27,7 @@ from app.canonical import (
     ToolChoice,
     ToolDef,
     Usage,
+    place_opaque_tools,
 )
 from app.styles import artifacts, conversions, ids
 from app.styles.json_fields import loose_object
@@ -184,7 +185,7 @@ def tool_to_wire(t: ToolDef, same: bool = False) -> dict[str, Any]:
 def tools_to_wire(req: Request) -> list[dict[str, Any]]:
     """The request's tools in Responses form. A Responses client's own built-in and namespace
     tools come back as given; the flat functions standing in for namespace members are then
-    left out (the namespace tool carries them)."""
+    left out (the namespace tool carries them), and every tool keeps its place in the list."""
     out: list[dict[str, Any]] = []
     same = req.style == STYLE
     flattened = namespaced_names(req.opaque_tools) if same else {}
@@ -195,8 +196,7 @@ def tools_to_wire(req: Request) -> list[dict[str, Any]]:
         for t in req.tools
         if t.name not in flattened and not (same and tool_search.is_stand_in(t))
     )
-    out.extend(t.data for t in req.opaque_tools if t.style == STYLE)
-    return out
+    return place_opaque_tools(out, req.opaque_tools, STYLE)
 
 
 def tool_choice_to_wire(tc: ToolChoice, req: Request) -> Any:

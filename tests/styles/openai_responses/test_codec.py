@@ -401,7 +401,30 @@ def test_decode_function_and_custom_tools(tool: dict[str, Any], expected: ToolDe
 )
 def test_built_in_tools_are_opaque(tool: dict[str, Any]) -> None:
     req = decode({"model": "m", "input": "x", "tools": [tool]})
-    assert req.tools == [] and req.opaque_tools == [OpaqueTool("openai-responses", tool)]
+    assert req.tools == [] and req.opaque_tools == [OpaqueTool("openai-responses", tool, index=0)]
+
+
+def test_built_in_tools_keep_their_place_for_a_responses_provider() -> None:
+    """Same style: hosted tools, a namespace and functions reach the provider in the client's
+    order (Cline sends web_search and image_generation before its functions)."""
+    tools = [
+        {"type": "web_search"},
+        {"type": "function", "name": "read", "parameters": {"type": "object"}},
+        {"type": "image_generation"},
+        {"type": "namespace", "name": "mcp__gh", "description": "GitHub",
+         "tools": [{"type": "function", "name": "issue", "parameters": {"type": "object"}}]},
+        {"type": "function", "name": "write", "parameters": {"type": "object"}},
+    ]  # fmt: skip
+    req = decode({"model": "m", "input": "x", "tools": tools})
+    assert [t.index for t in req.opaque_tools] == [0, 2, 3]
+    out = CODEC.encode_request(req, "gpt-5")["tools"]
+    assert [t.get("name", t["type"]) for t in out] == [
+        "web_search",
+        "read",
+        "image_generation",
+        "mcp__gh",
+        "write",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -459,7 +459,9 @@ def wrk(t: Target, concurrency: int, duration: float, tmp: Path) -> dict[str, An
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
-    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
+    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", out, re.M))
+    if "99" not in lat:
+        raise RuntimeError(f"wrk gave no latency distribution:\n{out}")
     return {
         "requests": requests,
         "errors": errors,

@@ -305,7 +305,7 @@ def agent_body(target_tokens: int = 50_000, *, stream: bool = False) -> tuple[by
     history: list[dict[str, Any]] = []
     chars = len(json.dumps(base))
     i = 0
-    while chars < target_tokens * 3.6:  # ~3.6 characters a token on this mix; checked below
+    while chars < target_tokens * 4.4:  # ~4.4 characters a token on this mix (JSON included); counted below
         text, name, args, output = turns[i % len(turns)]
         tid = f"toolu_bench{i:05d}"
         assistant = {

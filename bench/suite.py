@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -227,7 +228,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "missing": {},
     }
     if use_wrk:
-        out["versions"]["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout.split("\n")[0]
+        out["versions"]["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout.split()[1]
     litellm_version, why = ensure_litellm(mode, log)
     out["versions"]["litellm"] = litellm_version
     if why:
@@ -502,6 +503,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="py-spy the gateway under (a) and (c)")
     ap.add_argument("--no-wrk", action="store_true", help="use loadgen.py even where wrk is installed")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     try:
         r = run(args)
     except Exception:

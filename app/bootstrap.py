@@ -7,6 +7,7 @@ stage list in SPEC order (a stage switched off in config is simply not in the li
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,11 @@ class Runtime:
 
     async def start(self) -> None:
         """Background work that needs the event loop (called once the server runs)."""
+        # Everything built so far (modules, routes, pools, the router) lives as long as the
+        # process: out of the collector's generations, so a full collection walks only what
+        # requests allocated (on a 50k-token agent request, full collections were ~10% of CPU)
+        gc.collect()
+        gc.freeze()
         if self.circuit_sync is not None:
             self.circuit_sync.start()
         if self.usage is not None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+EXTRA: list[str] = []  # more py-spy flags (e.g. --gil: only the thread holding the GIL)
 
 
 def py_spy() -> str | None:
@@ -43,7 +44,7 @@ def record(spy: str, pid: int, raw: Path, seconds: int, load: Callable[[], dict[
     worker.start()
     subprocess.run(
         [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250", "--nonblocking",
-         "--format", "raw", "--output", str(raw)],
+         "--format", "raw", "--output", str(raw), *EXTRA],
         capture_output=True, check=False, timeout=seconds + 60,
     )  # fmt: skip
     worker.join()

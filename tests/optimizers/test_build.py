@@ -66,3 +66,16 @@ def test_a_bad_boilerplate_pattern_fails_at_start_naming_the_key() -> None:
     cfg = GatewayConfig(optimizers=OptimizersConfig(boilerplate_patterns=["<(a>"]))
     with pytest.raises(ConfigError, match=r"optimizers.boilerplate_patterns\[0\]"):
         validate(cfg, "gw.yaml")
+
+
+async def test_start_moves_what_was_built_out_of_the_collectors_generations() -> None:
+    import gc
+
+    gc.unfreeze()
+    runtime = build(LoadedConfig(_config(), "test"))
+    try:
+        await runtime.start()
+        assert gc.get_freeze_count() > 0  # full collections walk only what requests allocate
+    finally:
+        await runtime.aclose()
+        gc.unfreeze()

@@ -188,6 +188,8 @@ _SCANS: TextMemo[tuple[tuple[FileBody, str], ...]] = TextMemo()
 
 
 def _scan(text: str, listings: bool, min_lines: int, hint: str) -> tuple[tuple[FileBody, str], ...]:
+    if text.count("\n") < min_lines - 1 and len(text.splitlines()) < min_lines:
+        return ()  # too few lines for any body: a tag or fence needs min_lines, so does a listing
     key = (listings, min_lines, hint)
     worth = _SCANS.worth(text)
     if worth:

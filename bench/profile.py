@@ -1,7 +1,8 @@
 """py-spy on a running gateway while a load runs; the top frames as text.
 
 ``bench/suite.py --profile`` calls this for scenarios (a) and (c). Sampling is
-``--nonblocking`` (the target is not paused), at 250 Hz, idle frames excluded; the summary lists
+``--nonblocking`` (the target is not paused), at 250 Hz, of the thread holding the GIL only
+(``--gil``), idle frames excluded; the summary lists
 the frames that hold the most samples by self time and, for this project's code (``app/``),
 by inclusive time.
 
@@ -20,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRA: list[str] = []  # more py-spy flags (e.g. --gil: only the thread holding the GIL)
+# only the thread holding the GIL: the Python work that serialises requests. Without it, threads
+# waiting for the GIL (the usage writer, token counting in worker threads) are sampled as busy
+# and hide where the event loop's time goes.
+EXTRA: list[str] = ["--gil"]
 
 
 def py_spy() -> str | None:

@@ -401,7 +401,8 @@ def profile(s: Suite, upstream: Proc, gw: Proc, mode: Mode, log: Callable[[str],
         raw = s.tmp / f"profile-{name}.txt"
         cmd = s.gen.command(t, "load", 16, duration=float(mode.profile_s) + 1.0)
         res = record(spy, gw.pid, raw, mode.profile_s, lambda cmd=cmd: s.gen.run(cmd))
-        texts.append(summarize(raw, f"{name}: gateway under c=16 ({res['requests']} requests, {res['rps']:.0f} req/s while sampled)"))
+        texts.append(summarize(raw, f"{name}: gateway under c=16 ({res['requests']} requests, {res['rps']:.0f} req/s "
+                                     f"while sampled); samples of the thread holding the GIL"))  # fmt: skip
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     path = RESULTS / f"profile-{day}.txt"
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -72,10 +72,13 @@ async def test_start_moves_what_was_built_out_of_the_collectors_generations() ->
     import gc
 
     gc.unfreeze()
+    threshold = gc.get_threshold()
     runtime = build(LoadedConfig(_config(), "test"))
     try:
         await runtime.start()
         assert gc.get_freeze_count() > 0  # full collections walk only what requests allocate
+        assert gc.get_threshold()[0] >= 10_000  # a big request's objects die before collection
     finally:
         await runtime.aclose()
         gc.unfreeze()
+        gc.set_threshold(*threshold)

@@ -7,6 +7,7 @@ stage list in SPEC order (a stage switched off in config is simply not in the li
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,15 @@ class Runtime:
 
     async def start(self) -> None:
         """Background work that needs the event loop (called once the server runs)."""
+        # Everything built so far (modules, routes, pools, the router) lives as long as the
+        # process: out of the collector's generations, so a full collection walks only what
+        # requests allocated. And a young generation of 50,000 objects instead of 700: a 50k-token
+        # agent request decodes to ~10,000 objects that die with it (reference counting frees
+        # them), but at 700 they were collected ~15 times while alive, promoted, and set off a
+        # full collection every few requests: ~1.7 ms of collector per request (~20% of CPU).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 10, 10)
         if self.circuit_sync is not None:
             self.circuit_sync.start()
         if self.usage is not None:

@@ -24,7 +24,7 @@ async def _shutdown() -> None:
     await _state["session"].close()
 
 
-@post("/v1/chat/completions")
+@post("/v1/chat/completions", status_code=200)
 async def chat(request: Request[object, object, object]) -> Response[bytes] | Stream:
     body = await request.body()
     resp = await _state["session"].post(UPSTREAM, data=body, headers={"content-type": "application/json"})

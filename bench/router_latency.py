@@ -58,10 +58,8 @@ def timings(fn: Callable[[Request], object], req: Request, n: int) -> tuple[floa
     return statistics.median(ts) * 1e6, ts[int(len(ts) * 0.99) - 1] * 1e6
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=2000)
-    args = ap.parse_args()
+def measure(n: int = 2000) -> dict[str, object]:
+    """The figures ``main`` prints, as a dict (the benchmark suite calls this)."""
     t = time.perf_counter()
     learned = LearnedRouter.load(DEFAULT_ARTIFACT)
     load_ms = (time.perf_counter() - t) * 1e3
@@ -70,13 +68,28 @@ def main() -> None:
         "heuristic": load_router("heuristic").score,
         "learned": learned.score,
     }
+    requests: dict[str, object] = {}
     for label, req in (("short ask", short_ask()), ("agent turn", agent_turn())):
-        print(f"{label}: {chars(req):,} characters (~{chars(req) // 4:,} tokens)")
-        floor = timings(routers["no-op"], req, args.n)
+        row: dict[str, object] = {"chars": chars(req)}
         for name, fn in routers.items():
-            p50, p99 = timings(fn, req, args.n)
-            print(f"  {name:<10} p50 {p50:8.1f} µs  p99 {p99:8.1f} µs   p50 vs no-op {p50 / floor[0]:7.0f}x")
-    print(f"artifact {DEFAULT_ARTIFACT.name}: {DEFAULT_ARTIFACT.stat().st_size:,} bytes, load {load_ms:.2f} ms")
+            p50, p99 = timings(fn, req, n)
+            row[name] = {"p50_us": p50, "p99_us": p99}
+        requests[label] = row
+    return {"requests": requests, "artifact_bytes": DEFAULT_ARTIFACT.stat().st_size, "load_ms": load_ms, "n": n}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=2000)
+    args = ap.parse_args()
+    r = measure(args.n)
+    for label, row in r["requests"].items():  # type: ignore[attr-defined]
+        print(f"{label}: {row['chars']:,} characters (~{row['chars'] // 4:,} tokens)")
+        floor = row["no-op"]["p50_us"]
+        for name in ("no-op", "heuristic", "learned"):
+            p50, p99 = row[name]["p50_us"], row[name]["p99_us"]
+            print(f"  {name:<10} p50 {p50:8.1f} µs  p99 {p99:8.1f} µs   p50 vs no-op {p50 / floor:7.0f}x")
+    print(f"artifact {DEFAULT_ARTIFACT.name}: {r['artifact_bytes']:,} bytes, load {r['load_ms']:.2f} ms")
 
 
 if __name__ == "__main__":

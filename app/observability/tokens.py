@@ -41,6 +41,7 @@ from app.canonical import (
     ToolCallPart,
     ToolResultPart,
 )
+from app.memo import TextMemo
 from app.observability.token_estimate import IMAGE_TOKENS, MESSAGE_OVERHEAD, estimate_text
 
 log = logging.getLogger("frugal.tokens")
@@ -120,6 +121,8 @@ class TokenCounter:
 
     def __init__(self, encodings: _Encodings | None = None) -> None:
         self._encodings = encodings or _ENCODINGS
+        # long texts come back with every turn of a conversation: count each once
+        self._memo: TextMemo[int] = TextMemo()
 
     def exact_for(self, model: str | None) -> bool:
         name, exact = encoding_for(model)
@@ -128,18 +131,30 @@ class TokenCounter:
     def count_text(self, text: str, model: str | None = None) -> int:
         if not text:
             return 0
-        enc = self._encodings.get(encoding_for(model)[0])
+        name = encoding_for(model)[0]
+        enc = self._encodings.get(name)
         if enc is None:
             return estimate_text(text)
-        return len(enc.encode_ordinary(text))
+        return self._count(enc, name, text)
 
     def count_texts(self, texts: list[str], model: str | None = None) -> int:
         if not texts:
             return 0
-        enc = self._encodings.get(encoding_for(model)[0])
+        name = encoding_for(model)[0]
+        enc = self._encodings.get(name)
         if enc is None:
             return sum(estimate_text(t) for t in texts)
-        return sum(len(ids) for ids in enc.encode_ordinary_batch(texts))
+        # one by one: tiktoken's encode_ordinary_batch builds a thread pool on every call
+        return sum(self._count(enc, name, t) for t in texts)
+
+    def _count(self, enc: Any, name: str, text: str) -> int:
+        if not self._memo.worth(text):
+            return len(enc.encode_ordinary(text))
+        n = self._memo.get(name, text)
+        if n is None:
+            n = len(enc.encode_ordinary(text))
+            self._memo.put(name, text, n)
+        return n
 
     def count_request(self, req: Request, model: str | None = None) -> int:
         """The prompt tokens of ``req``: text of system, messages and tool definitions, plus a

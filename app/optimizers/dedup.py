@@ -29,6 +29,7 @@ import hashlib
 import msgspec
 
 from app.canonical import Message, Part, Request, Response, TextPart, ToolCallPart, ToolResultPart
+from app.memo import TextMemo
 from app.optimizers.file_bodies import FileBody, find_bodies
 from app.optimizers.tool_paths import path_argument
 from app.pipeline import RequestContext
@@ -77,8 +78,8 @@ class _Walk:
         self.replaced = 0
 
     def register(self, text: str, where: str, *, listings: bool, hint: str = "") -> None:
-        for b in find_bodies(text, listings=listings, min_lines=self.min_lines, hint_path=hint):
-            self.seen.setdefault(_digest(b, text), where)
+        for b, key in _scan(text, listings, self.min_lines, hint):
+            self.seen.setdefault(key, where)
             self._view(b, text, where)
 
     def _view(self, b: FileBody, text: str, where: str) -> None:
@@ -154,12 +155,11 @@ class _Walk:
 
     def _text(self, p: TextPart, where: str, *, listings: bool, hint: str = "") -> TextPart:
         text = p.text
-        bodies = find_bodies(text, listings=listings, min_lines=self.min_lines, hint_path=hint)
+        bodies = _scan(text, listings, self.min_lines, hint)
         if not bodies:
             return p
         cuts: list[tuple[int, int, str]] = []
-        for b in bodies:
-            key = _digest(b, text)
+        for b, key in bodies:
             earlier = self.seen.get(key)
             ref = _reference(b, earlier, key) if earlier is not None else ""
             if earlier is not None and len(ref) < b.end - b.start:
@@ -180,6 +180,27 @@ class _Walk:
             self.replaced += 1
         pieces.append(text[pos:])
         return msgspec.structs.replace(p, text="".join(pieces))
+
+
+# (file body, digest) per text: a pure function of the text and the settings, so a history resent
+# turn after turn is hashed once (hashing was ~1 ms of a 50k-token request)
+_SCANS: TextMemo[tuple[tuple[FileBody, str], ...]] = TextMemo()
+
+
+def _scan(text: str, listings: bool, min_lines: int, hint: str) -> tuple[tuple[FileBody, str], ...]:
+    if text.count("\n") < min_lines - 1 and len(text.splitlines()) < min_lines:
+        return ()  # too few lines for any body: a tag or fence needs min_lines, so does a listing
+    key = (listings, min_lines, hint)
+    worth = _SCANS.worth(text)
+    if worth:
+        found = _SCANS.get(key, text)
+        if found is not None:
+            return found
+    bodies = find_bodies(text, listings=listings, min_lines=min_lines, hint_path=hint)
+    found = tuple((b, _digest(b, text)) for b in bodies)
+    if worth:
+        _SCANS.put(key, text, found)
+    return found
 
 
 def _digest(b: FileBody, text: str) -> str:

@@ -80,12 +80,13 @@ class PromptCacheAnnotation:
             # client's own bytes still pass through untouched
             return req
         out = req
+        added = 0
         if "anthropic-messages" in styles:
-            out = annotate(out)
+            out, added = _annotate(out)
         if styles & _OPENAI and not out.prompt_cache_key:
             out = msgspec.structs.replace(out, prompt_cache_key=cache_key(ctx.project.name, req))
         if out is not req:
-            ctx.decide(NAME, f"{count_breakpoints(out) - count_breakpoints(req)} breakpoints added")
+            ctx.decide(NAME, f"{added} breakpoints added")
         return out
 
 
@@ -149,9 +150,15 @@ def _marked(p: Part) -> bool:
 
 def annotate(req: Request) -> Request:
     """``req`` with breakpoints added in priority order while fewer than 4 are set."""
+    return _annotate(req)[0]
+
+
+def _annotate(req: Request) -> tuple[Request, int]:
+    """``annotate``, and how many breakpoints it added (one walk over the request, not three)."""
     budget = MAX_BREAKPOINTS - count_breakpoints(req)
     if budget <= 0:
-        return req
+        return req, 0
+    added = 0
     messages = list(req.messages)
     changed = False
     for idx in _message_targets(messages):
@@ -161,6 +168,7 @@ def annotate(req: Request) -> Request:
         if marked is not None:
             messages[idx] = marked
             budget -= 1
+            added += 1
             changed = True
     system = req.system
     if budget and system and not any(p.cache_control for p in system):
@@ -168,14 +176,16 @@ def annotate(req: Request) -> Request:
         if k is not None:
             system = [*system[:k], msgspec.structs.replace(system[k], cache_control=_MARK), *system[k + 1 :]]
             budget -= 1
+            added += 1
             changed = True
     tools = req.tools
     if budget and tools and not any(t.cache_control for t in tools):
         tools = [*tools[:-1], msgspec.structs.replace(tools[-1], cache_control=_MARK)]
+        added += 1
         changed = True
     if not changed:
-        return req
-    return msgspec.structs.replace(req, messages=messages, system=system, tools=tools)
+        return req, 0
+    return msgspec.structs.replace(req, messages=messages, system=system, tools=tools), added
 
 
 def _message_targets(messages: list[Message]) -> list[int]:

@@ -66,3 +66,19 @@ def test_a_bad_boilerplate_pattern_fails_at_start_naming_the_key() -> None:
     cfg = GatewayConfig(optimizers=OptimizersConfig(boilerplate_patterns=["<(a>"]))
     with pytest.raises(ConfigError, match=r"optimizers.boilerplate_patterns\[0\]"):
         validate(cfg, "gw.yaml")
+
+
+async def test_start_moves_what_was_built_out_of_the_collectors_generations() -> None:
+    import gc
+
+    gc.unfreeze()
+    threshold = gc.get_threshold()
+    runtime = build(LoadedConfig(_config(), "test"))
+    try:
+        await runtime.start()
+        assert gc.get_freeze_count() > 0  # full collections walk only what requests allocate
+        assert gc.get_threshold()[0] >= 10_000  # a big request's objects die before collection
+    finally:
+        await runtime.aclose()
+        gc.unfreeze()
+        gc.set_threshold(*threshold)

@@ -117,3 +117,22 @@ async def test_nothing_is_shared_between_requests_or_projects() -> None:
     first = agent_turns([view])[-1]
     assert await stage.apply(first, ctx_for(project="a")) is first
     assert await stage.apply(first, ctx_for(project="b")) is first
+
+
+async def test_a_resent_history_gives_the_same_output_from_the_remembered_scan() -> None:
+    # turn 2 resends turn 1's texts: where their file bodies are is looked up, not scanned
+    # again, and the output is byte for byte what a fresh scan gives
+    from app.optimizers import dedup, file_bodies
+
+    views = [listing("src/app.py", 1, code(40), sep=f"{s}") for s in (":", ":")]
+    turns = agent_turns([*views, listing("src/b.py", 1, code(30))])
+    first = await run([FileDedup()], turns[-1])
+    hits = dedup._SCANS.hits
+    again = await run([FileDedup()], agent_turns([*views, listing("src/b.py", 1, code(30))])[-1])
+    assert dedup._SCANS.hits > hits
+    assert again == first
+    fresh = file_bodies._find_bodies(views[0], True, 5, "")
+    assert file_bodies.find_bodies(views[0], listings=True, min_lines=5) == fresh
+    found = file_bodies.find_bodies(views[0], listings=True, min_lines=5)
+    found.clear()  # a caller's list is its own: the remembered result is unchanged
+    assert file_bodies.find_bodies(views[0], listings=True, min_lines=5) == fresh

@@ -110,3 +110,23 @@ async def test_a_prompt_too_short_to_cache_is_left_as_sent() -> None:
     req = Request(model="m", style="openai-chat", messages=[Message("user", [TextPart("hi")])])
     for style in ("anthropic-messages", "openai-chat"):
         assert await PromptCacheAnnotation().apply(req, ctx_for(style)) is req  # type: ignore[arg-type]
+
+
+async def test_the_decision_counts_exactly_the_breakpoints_added() -> None:
+    # counted while annotating, in one walk: the same figure as counting before and after
+    fresh = agent_turns(["a", "b", "c"])[-1]
+    mark = CacheControl()
+    client_marked = Request(
+        model="m",
+        style="anthropic-messages",
+        system=[TextPart("x" * 5000, cache_control=mark)],
+        messages=fresh.messages,
+        tools=fresh.tools,
+    )
+    for req in (fresh, client_marked):
+        ctx = ctx_for()
+        out = await PromptCacheAnnotation().apply(req, ctx)
+        assert isinstance(out, Request)
+        added = count_breakpoints(out) - count_breakpoints(req)
+        assert added > 0
+        assert ctx.decisions["prompt_cache"] == f"{added} breakpoints added"

@@ -96,3 +96,35 @@ async def test_no_retry_past_the_deadline() -> None:
     with pytest.raises(UpstreamStatus):
         await policy(Sleeps(), deadline=5.0).run(call, started=time.perf_counter() - 4.9)
     assert call.calls == 1
+
+
+async def test_the_first_try_runs_without_tenacity_and_retries_behave_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import app.reliability.retry as retry_module
+
+    real = retry_module.AsyncRetrying
+    built: list[int] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(retry_module, "AsyncRetrying", counting)
+    sleeps = Sleeps()
+    ok = Flaky()
+    assert await policy(sleeps).run(ok, started=time.perf_counter()) == "ok"
+    assert (ok.calls, built, sleeps.waits) == (1, [], [])  # success: no retry machinery at all
+    with pytest.raises(UpstreamStatus):
+        await policy(sleeps).run(Flaky(err(400)), started=time.perf_counter())
+    assert built == []  # a client fault is raised as it is
+    retried: list[float] = []
+    call = Flaky(err(500), err(503))
+    result = await policy(sleeps, attempts=3).run(
+        call, started=time.perf_counter(), on_retry=lambda exc, wait: retried.append(wait)
+    )
+    assert result == "ok" and call.calls == 3 and built == [1]
+    assert sleeps.waits == [0.5, 1.0] and retried == [0.5, 1.0]  # the first failure counts as attempt 1
+    with pytest.raises(UpstreamStatus) as info:
+        await policy(Sleeps(), attempts=2).run(Flaky(err(500), err(502)), started=time.perf_counter())
+    assert info.value.upstream_status == 502  # out of tries: the last error, as before

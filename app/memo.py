@@ -1,0 +1,61 @@
+"""A bounded memo for pure functions of long texts.
+
+Agents resend their whole history with every turn, so the gateway sees the same long texts
+(file views, tool outputs) again and again: turn N+1 holds every message of turn N byte for
+byte. Work that depends on a text alone — where its file bodies are, how many tokens it holds —
+is done once per text and looked up after that. Only the result is kept, keyed by the text
+itself; what the callers do with it is unchanged, so no answer depends on the memo.
+
+Bounded by the characters of the texts it holds (least recently used out first); thread-safe
+(token counting runs in worker threads).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class TextMemo(Generic[V]):
+    def __init__(self, max_chars: int = 4_000_000, min_chars: int = 512) -> None:
+        self.max_chars = max_chars
+        self.min_chars = min_chars  # shorter texts are cheaper to redo than to keep
+        self._items: OrderedDict[tuple[Hashable, str], V] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def worth(self, text: str) -> bool:
+        return self.min_chars <= len(text) <= self.max_chars // 4
+
+    def get(self, key: Hashable, text: str) -> V | None:
+        with self._lock:
+            value = self._items.get((key, text))
+            if value is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end((key, text))
+            self.hits += 1
+            return value
+
+    def put(self, key: Hashable, text: str, value: V) -> None:
+        with self._lock:
+            if (key, text) in self._items:
+                return
+            self._items[(key, text)] = value
+            self._chars += len(text)
+            while self._chars > self.max_chars and self._items:
+                (_, old), _ = self._items.popitem(last=False)
+                self._chars -= len(old)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def chars(self) -> int:
+        return self._chars

@@ -26,9 +26,20 @@ class CacheStore(Protocol):
     async def put(self, key: str, value: bytes, ttl: float) -> None: ...
 
 
+# What an entry costs beyond its answer and key bytes: the bytes and str headers, the
+# (expiry, value) tuple and its float, the ordered dict's slot. Measured with tracemalloc:
+# 100,000 small answers took 382 bytes an entry, of which 65 were answer bytes and 64 key.
+ENTRY_OVERHEAD = 256
+
+
+def entry_cost(key: str, value: bytes) -> int:
+    return len(value) + len(key) + ENTRY_OVERHEAD
+
+
 class MemoryStore:
-    """An LRU of encoded answers, bounded in total bytes; expired entries are dropped when read
-    or when room is needed."""
+    """An LRU of encoded answers, bounded by what its entries cost in memory (answer, key and
+    bookkeeping: ``entry_cost``), so ``cache.memory_max_bytes`` bounds the process's memory and
+    not only the answers'; expired entries are dropped when read or when room is needed."""
 
     name = "memory"
 
@@ -57,19 +68,19 @@ class MemoryStore:
         return "hit", value
 
     async def put(self, key: str, value: bytes, ttl: float) -> None:
-        if len(value) > self._max_bytes:
+        if entry_cost(key, value) > self._max_bytes:
             return
         if key in self._entries:
             self._drop(key)
         self._entries[key] = (self._clock() + ttl, value)
-        self._bytes += len(value)
+        self._bytes += entry_cost(key, value)
         while self._bytes > self._max_bytes:
             oldest = next(iter(self._entries))
             self._drop(oldest)
 
     def _drop(self, key: str) -> None:
         _, value = self._entries.pop(key)
-        self._bytes -= len(value)
+        self._bytes -= entry_cost(key, value)
 
 
 class RedisStore:

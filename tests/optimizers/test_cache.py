@@ -13,7 +13,7 @@ from app.auth import Project
 from app.canonical import Message, Request, Response, TextPart, Usage
 from app.observability.record import RequestRecord
 from app.optimizers.cache import ResponseCacheLookup, ResponseCacheStore, cache_key
-from app.optimizers.cache_store import MemoryStore, RedisStore
+from app.optimizers.cache_store import ENTRY_OVERHEAD, MemoryStore, RedisStore, entry_cost
 from app.pipeline import Finished, RequestContext
 from app.reliability.redis_link import RedisLink
 from tests.support.redis_server import ThrowawayRedis, service_url
@@ -49,17 +49,38 @@ def test_the_key_ignores_style_and_streaming_but_not_content_or_project() -> Non
 
 async def test_memory_store_bounds_bytes_and_expires() -> None:
     now = [0.0]
-    store = MemoryStore(max_bytes=100, clock=lambda: now[0])
+    each = entry_cost("a", b"x" * 40)  # 40 answer bytes, the key, the bookkeeping
+    assert each == 40 + 1 + ENTRY_OVERHEAD
+    store = MemoryStore(max_bytes=2 * each + 10, clock=lambda: now[0])
     await store.put("a", b"x" * 40, ttl=10)
     await store.put("b", b"y" * 40, ttl=10)
     assert (await store.get("a"))[0] == "hit"  # a is now the most recently used
-    await store.put("c", b"z" * 40, ttl=10)  # over 100 bytes: the least recently used (b) goes
+    await store.put("c", b"z" * 40, ttl=10)  # over the bound: the least recently used (b) goes
     assert (await store.get("b"))[0] == "miss"
-    assert (await store.get("a"))[0] == "hit" and store.size_bytes == 80
-    await store.put("huge", b"h" * 101, ttl=10)  # bigger than the whole store: not kept
+    assert (await store.get("a"))[0] == "hit" and store.size_bytes == 2 * each
+    await store.put("huge", b"h" * (2 * each), ttl=10)  # bigger than the whole store: not kept
     assert (await store.get("huge"))[0] == "miss"
     now[0] = 11
     assert (await store.get("a")) == ("miss", None) and len(store) == 1
+
+
+async def test_the_bound_holds_the_memory_it_says() -> None:
+    """Many small answers: what the store holds in memory stays near its bound (the bound once
+    counted answer bytes only, and 64 MB of small answers cost ~380 MB)."""
+    import tracemalloc
+
+    bound = 2_000_000
+    tracemalloc.start()
+    try:
+        store = MemoryStore(bound)
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(40_000):
+            await store.put(f"{i:064x}", b'{"choices":[{"message":{"content":"ok %d"}}]}' % i, ttl=60)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert store.size_bytes <= bound and len(store) < 40_000
+    assert held < 1.25 * bound, held
 
 
 async def _round_trip(store: MemoryStore | RedisStore) -> None:

@@ -124,20 +124,20 @@ async def _send(request: web.Request, pieces: list[bytes]) -> web.StreamResponse
     return resp
 
 
-async def chat(request: web.Request) -> web.StreamResponse:
+async def _answer(request: web.Request, style: str, stream: list[bytes], answer: bytes) -> web.StreamResponse:
     body = await request.read()
-    _counts["openai"] += 1
+    _counts[style] += 1
     if _STREAM_FLAG.search(body):
-        return await _send(request, STREAM)
-    return web.Response(body=ANSWER, content_type="application/json")
+        return await _send(request, stream)
+    return web.Response(body=answer, content_type="application/json")
+
+
+async def chat(request: web.Request) -> web.StreamResponse:
+    return await _answer(request, "openai", STREAM, ANSWER)
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
-    body = await request.read()
-    _counts["anthropic"] += 1
-    if _STREAM_FLAG.search(body):
-        return await _send(request, ANTHROPIC_STREAM)
-    return web.Response(body=ANTHROPIC_ANSWER, content_type="application/json")
+    return await _answer(request, "anthropic", ANTHROPIC_STREAM, ANTHROPIC_ANSWER)
 
 
 async def stats(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ its own.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -69,9 +70,9 @@ class Connection:
                 if path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._raw = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
-                # several worker processes write one file: WAL lets readers and one writer overlap
-                self._raw.execute("PRAGMA journal_mode=WAL")
                 self._raw.execute("PRAGMA busy_timeout=10000")
+                # several worker processes write one file: WAL lets readers and one writer overlap
+                _wal(self._raw)
         except Exception as exc:
             raise DatabaseError(f"cannot connect to the usage database: {_describe(exc)}") from exc
 
@@ -124,3 +125,20 @@ def _describe(exc: BaseException) -> str:
     """A one-line reason without the URL (it may hold a password)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"{type(exc).__name__}: {text[:200]}"
+
+
+def _wal(conn: Any) -> None:
+    """Switch a SQLite file to WAL. The switch needs the file to itself and SQLite answers
+    "database is locked" at once, without its busy wait, while another process or thread is
+    starting too: retried for up to 10 s; a file already in WAL needs nothing."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

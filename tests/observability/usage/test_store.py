@@ -85,7 +85,7 @@ def test_concurrent_starts_migrate_once(url: str) -> None:
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=start) for _ in range(4)]
+    threads = [threading.Thread(target=start) for _ in range(8)]  # 4 failed ~1 run in 12 before WAL retries
     for t in threads:
         t.start()
     for t in threads:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.memo import TextMemo
-
 _TAG = re.compile(r"<file\s+(?:path|name)=\"([^\"\n]{1,300})\"[^>\n]*>\n?(.*?)\n?</file>", re.DOTALL)
 # ```lang path  or ```path — the info string must contain something path-like (a slash or a dot
 # followed by an extension), so ```python alone is not taken for a file
@@ -49,25 +47,9 @@ class FileBody:
         return text.count("\n", self.start, self.end) + 1
 
 
-_MEMO: TextMemo[tuple[FileBody, ...]] = TextMemo()
-
-
 def find_bodies(text: str, *, listings: bool, min_lines: int, hint_path: str = "") -> list[FileBody]:
-    """The file bodies in ``text``, in order, never overlapping.
-
-    A pure function of its arguments, remembered for long texts: an agent resends its history
-    every turn, and scanning it line by line was most of the dedup stage's time."""
-    if not _MEMO.worth(text):
-        return _find_bodies(text, listings, min_lines, hint_path)
-    key = (listings, min_lines, hint_path)
-    found = _MEMO.get(key, text)
-    if found is None:
-        found = tuple(_find_bodies(text, listings, min_lines, hint_path))
-        _MEMO.put(key, text, found)
-    return list(found)
-
-
-def _find_bodies(text: str, listings: bool, min_lines: int, hint_path: str) -> list[FileBody]:
+    """The file bodies in ``text``, in order, never overlapping. A pure function of its
+    arguments: dedup remembers its results (with their digests) per long text."""
     found: list[FileBody] = []
     for m in _TAG.finditer(text):
         found.append(FileBody(m.start(2), m.end(2), m.group(1)))

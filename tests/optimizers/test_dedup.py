@@ -131,8 +131,8 @@ async def test_a_resent_history_gives_the_same_output_from_the_remembered_scan()
     again = await run([FileDedup()], agent_turns([*views, listing("src/b.py", 1, code(30))])[-1])
     assert dedup._SCANS.hits > hits
     assert again == first
-    fresh = file_bodies._find_bodies(views[0], True, 5, "")
-    assert file_bodies.find_bodies(views[0], listings=True, min_lines=5) == fresh
-    found = file_bodies.find_bodies(views[0], listings=True, min_lines=5)
-    found.clear()  # a caller's list is its own: the remembered result is unchanged
-    assert file_bodies.find_bodies(views[0], listings=True, min_lines=5) == fresh
+    fresh = file_bodies.find_bodies(views[0], listings=True, min_lines=5)
+    remembered = dedup._scan(views[0], True, 5, "")
+    assert [b for b, _ in remembered] == fresh
+    assert isinstance(remembered, tuple)  # immutable: no caller can change what is remembered
+    assert dedup._scan(views[0], True, 5, "") is remembered

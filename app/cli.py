@@ -206,7 +206,7 @@ def _train_from_usage(database: str | None, config: str | None, out: str) -> int
     """``frugal train --from-usage``: the learned router refitted on the cascade outcomes in the
     usage store (the configured one, or ``--database URL``)."""
     from app.bootstrap import usage_url
-    from app.console import safe_url
+    from app.observability.redaction import safe_url
     from app.observability.usage.database import Connection, DatabaseError
     from app.observability.usage.queries import cascade_outcomes
     from app.routing import artifact, training

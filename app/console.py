@@ -8,11 +8,10 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from app.config import GatewayConfig
 from app.observability.logging import wants_colour
-from app.observability.redaction import redact
+from app.observability.redaction import redact, safe_url
 
 Progress = Callable[[int, int], None]
 
@@ -37,17 +36,6 @@ def progress_bar(label: str) -> Iterator[Progress | None]:
             bar.update(task, completed=done, total=total)
 
         yield update
-
-
-def safe_url(url: str) -> str:
-    """``url`` without its user and password (a DSN's ``user:pass@`` never reaches a terminal)."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import pytest
 
 from app.cli import main
 from app.config import load
-from app.console import ServeTarget, render_summary, safe_url, summary_lines
+from app.console import ServeTarget, render_summary, summary_lines
 
 SECRETS = (
     "db-pass-planted",
@@ -65,12 +65,6 @@ def test_keyless_start_on_railway_is_refused(
     monkeypatch.chdir(Path(__file__).parent)  # no gateway.yaml here
     assert main(["serve", "--port", "0"]) == 2
     assert "GATEWAY_API_KEY" in capsys.readouterr().err
-
-
-def test_safe_url_drops_credentials_only() -> None:
-    assert safe_url("postgresql://u:p@h:5432/db?sslmode=require") == "postgresql://h:5432/db"
-    assert safe_url("redis://:secret@127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
-    assert safe_url("usage.db") == "usage.db"
 
 
 def test_summary_names_everything_and_no_secret(tmp_path: Path) -> None:

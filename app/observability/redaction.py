@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
 
 # (label kept, secret replaced): group 1 is the label, group 2 the secret
 _SECRET = re.compile(
@@ -38,3 +39,14 @@ def redact(text: str, known: Iterable[str] = ()) -> str:
 
 def contains_secret(text: str) -> bool:
     return _SECRET.search(text) is not None
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its user and password (a DSN's ``user:pass@`` never reaches a terminal)."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

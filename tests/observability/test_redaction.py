@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from app.observability.logging import JsonFormatter
-from app.observability.redaction import contains_secret, redact
+from app.observability.redaction import contains_secret, redact, safe_url
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,9 @@ def test_log_lines_are_redacted() -> None:
     record.detail = "Bearer abcdefghijklmnop"
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "upstream said [redacted]" and line["detail"] == "Bearer [redacted]"
+
+
+def test_safe_url_drops_credentials_only() -> None:
+    assert safe_url("postgresql://u:p@h:5432/db?sslmode=require") == "postgresql://h:5432/db"
+    assert safe_url("redis://:secret@127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert safe_url("usage.db") == "usage.db"

@@ -47,7 +47,8 @@ def _html(body: str, status: int = 200, headers: dict[str, str] | None = None) -
     )  # fmt: skip
 
 
-def _runtime(request: Request[Any, Any, Any]) -> Runtime:
+def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
+    """The gateway runtime the Litestar app was built around."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -140,7 +141,7 @@ def _clear_cookie() -> str:
 
 @get("/admin")
 async def admin_page(request: Request[Any, Any, Any]) -> Response[str]:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         viewer, by_cookie = _viewer(runtime, request)
     except GatewayError as err:
@@ -180,7 +181,7 @@ async def admin_page(request: Request[Any, Any, Any]) -> Response[str]:
 
 @post("/admin/login", status_code=303)
 async def admin_login(request: Request[Any, Any, Any]) -> Response[str]:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     body = await request.body()
     if len(body) > _MAX_FORM_BYTES:
         return _html(render_login("the form is too large"), 413)

@@ -66,11 +66,6 @@ def _litestar(runtime: Runtime) -> Litestar:
     return app
 
 
-def _runtime(request: Request[Any, Any, Any]) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _response(reply: Reply) -> Response[bytes]:
     return Response(
         content=reply.body,
@@ -96,7 +91,7 @@ def hello() -> Response[bytes]:
 async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Readiness: 200 while at least one provider can be called (not disabled, circuit not open),
     else 503. Redis being down shows as ``degraded`` (requests still succeed without it)."""
-    runtime = _runtime(request)
+    runtime = admin.runtime_of(request)
     providers: dict[str, Any] = {
         p.name: {"status": p.status, "reason": p.reason} if p.status == "disabled"
         else {"status": p.status, "circuits": p.circuits}
@@ -138,7 +133,7 @@ def _metrics_response(runtime: Runtime) -> Response[bytes]:
 @get("/metrics")
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus exposition; open when ``metrics.public`` is true, else an admin key is needed."""
-    runtime = _runtime(request)
+    runtime = admin.runtime_of(request)
     if not runtime.config.metrics.public:
         denied = require_admin(runtime, request)
         if denied is not None:
@@ -148,7 +143,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/admin/metrics")
 async def admin_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    runtime = _runtime(request)
+    runtime = admin.runtime_of(request)
     denied = require_admin(runtime, request)
     return denied if denied is not None else _metrics_response(runtime)
 
@@ -157,7 +152,7 @@ async def admin_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def admin_usage(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Usage, cost and savings from the usage store (SPEC §5). An admin key reads every project,
     a project key only its own; ``project``, ``since``, ``until`` (ISO 8601) filter."""
-    runtime = _runtime(request)
+    runtime = admin.runtime_of(request)
     headers = {k.lower(): v for k, v in request.headers.items()}
     query = dict(request.query_params)
     try:
@@ -187,7 +182,7 @@ async def admin_usage(request: Request[Any, Any, Any]) -> Response[bytes]:
 @get("/admin/runtime")
 async def admin_runtime(request: Request[Any, Any, Any]) -> Response[bytes]:
     """This worker's process: asyncio tasks alive and resident memory (leak checks, admin key)."""
-    runtime = _runtime(request)
+    runtime = admin.runtime_of(request)
     denied = require_admin(runtime, request)
     if denied is not None:
         return denied
@@ -206,7 +201,7 @@ def _rss_bytes() -> int | None:
 @get("/v1/models")
 async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Routes, aliases and ``auto``, in the listing shape of the client's style."""
-    runtime = _runtime(request)
+    runtime = admin.runtime_of(request)
     headers = {k.lower(): v for k, v in request.headers.items()}
     query = dict(request.query_params)
     codec = codec_for(listing_style(headers, query, request.url.path))

@@ -161,7 +161,8 @@ Part: TypeAlias = TextPart | ImagePart | FilePart | ToolCallPart | ToolResultPar
 ContentPart: TypeAlias = TextPart | ImagePart | FilePart
 
 
-class Message(msgspec.Struct, omit_defaults=True):
+class Message(msgspec.Struct, omit_defaults=True, weakref=True):
+    # weakref: codecs remember what they made of a message for as long as it lives (app.memo)
     role: Role
     content: list[Part]
     name: str | None = None

@@ -39,13 +39,13 @@ from app.routing.routes import Route
 from app.streaming import StreamAssembler, events_from_response
 from app.styles import codec_for
 from app.styles.base import Codec, RequestTarget, StreamEncoder
+from app.styles.history_parse import HISTORY
 from app.styles.stop_sequences import StopCutter, cut_response
 
 log = logging.getLogger("frugal.gateway")
 _ANONYMOUS = Project("anonymous")
 _DEFAULT_TARGET = RequestTarget()
 GATEWAY_HEADER = f"frugal-gateway/{__version__}"
-_decoder = msgspec.json.Decoder()
 
 
 @dataclass(slots=True)
@@ -124,7 +124,7 @@ class Gateway:
         try:
             ctx.project = self.auth.authenticate(inbound.headers, inbound.query)
             ctx.rate_remaining = await self.admit(ctx.project, len(inbound.body))
-            body = self._parse_body(inbound.body)
+            body = self._parse_body(inbound.body, inbound.style)
             hints = _pop_hints(body, inbound.headers)
             if self.recorder is not None and isinstance(body, dict):
                 self.recorder.record(ctx.project.name, inbound.style, body, inbound.target.model)
@@ -240,11 +240,11 @@ class Gateway:
 
     # ------------------------------------------------------------------ steps
 
-    def _parse_body(self, raw: bytes) -> Any:
+    def _parse_body(self, raw: bytes, style: Style) -> Any:
         if not raw:
             raise BadRequest("request body is empty: expected a JSON object")
         try:
-            return _decoder.decode(raw)
+            return HISTORY.parse(raw, style)
         except msgspec.DecodeError as exc:
             raise BadRequest(f"request body is not valid JSON: {exc}") from None
 

@@ -1,4 +1,6 @@
-"""A bounded memo for pure functions of long texts.
+"""Memos for work the gateway would otherwise redo on every turn of a conversation.
+
+``TextMemo``: a bounded memo for pure functions of long texts.
 
 Agents resend their whole history with every turn, so the gateway sees the same long texts
 (file views, tool outputs) again and again: turn N+1 holds every message of turn N byte for
@@ -13,9 +15,10 @@ Bounded by the characters of the texts it holds (least recently used out first);
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 
@@ -59,3 +62,35 @@ class TextMemo(Generic[V]):
     @property
     def chars(self) -> int:
         return self._chars
+
+
+class IdentityMemo(Generic[V]):
+    """What was made of an object, for as long as that object lives.
+
+    Canonical messages are shared across a conversation's turns (the history parser and the
+    stages' walk memos hand back the same objects), so a codec can keep the wire form it built
+    for one by the object's identity. Entries leave with their object (a weak reference's
+    callback), so the memo needs no bound of its own: it is as big as the live messages."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple[weakref.ref[Any], V]] = {}
+
+    def get(self, obj: object) -> V | None:
+        entry = self._items.get(id(obj))
+        if entry is None or entry[0]() is not obj:
+            return None
+        return entry[1]
+
+    def put(self, obj: object, value: V) -> None:
+        key = id(obj)
+        items = self._items
+
+        def gone(ref: weakref.ref[Any], key: int = key) -> None:
+            entry = items.get(key)
+            if entry is not None and entry[0] is ref:
+                del items[key]
+
+        items[key] = (weakref.ref(obj, gone), value)
+
+    def __len__(self) -> int:
+        return len(self._items)

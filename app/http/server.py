@@ -54,8 +54,17 @@ def _litestar(runtime: Runtime) -> Litestar:
 
     app = Litestar(
         route_handlers=[
-            live, hello, health, list_models, metrics, admin_metrics, admin_runtime, admin_usage,
-            admin.admin_page, admin.admin_login, admin.admin_logout,
+            live,
+            hello,
+            health,
+            list_models,
+            metrics,
+            admin_metrics,
+            admin_runtime,
+            admin_usage,
+            admin.admin_page,
+            admin.admin_login,
+            admin.admin_logout,
         ],
         lifespan=[lifespan],
         openapi_config=None,

@@ -22,6 +22,7 @@ import re
 import msgspec
 
 from app.canonical import FilePart, ImagePart, Message, Part, Request, Response, TextPart, ToolResultPart
+from app.optimizers.walk_memo import Saved, WalkMemo
 from app.pipeline import RequestContext
 
 NAME = "boilerplate"
@@ -49,45 +50,51 @@ class BoilerplateStrip:
 
     def __init__(self, patterns: list[re.Pattern[str]]) -> None:
         self._patterns = patterns
+        self._memo: WalkMemo[frozenset[str]] = WalkMemo()
 
     async def apply(self, req: Request, ctx: RequestContext) -> Request | Response:
         if not self._patterns:
             return req
-        seen: set[str] = set()
-        for p in req.system:
-            self._blocks(p.text, seen, ctx, strip=False)
-        messages: list[Message] | None = None
-        for i, m in enumerate(req.messages):
-            new = self._message(m, seen, ctx)
-            if new is not m and messages is None:
-                messages = list(req.messages[:i])
-            if messages is not None:
-                messages.append(new)
-        return req if messages is None else msgspec.structs.replace(req, messages=messages)
+        system = tuple(p.text for p in req.system)
+        result = self._memo.walk(
+            system,
+            req.messages,
+            lambda: self._walker(system),
+            lambda seen: _Walker(self, set(seen)),
+            ctx,
+            NAME,
+        )
+        return req if result.messages is None else msgspec.structs.replace(req, messages=result.messages)
 
-    def _message(self, m: Message, seen: set[str], ctx: RequestContext) -> Message:
+    def _walker(self, system: tuple[str, ...]) -> _Walker:
+        seen: set[str] = set()
+        for text in system:
+            self._blocks(text, seen, [], strip=False)
+        return _Walker(self, seen)
+
+    def _message(self, m: Message, seen: set[str], saved: list[Saved]) -> Message:
         strip = m.role != "assistant"
         parts: list[Part] | None = None
         for j, p in enumerate(m.content):
             new: Part = p
             if isinstance(p, TextPart):
-                text = self._blocks(p.text, seen, ctx, strip=strip)
+                text = self._blocks(p.text, seen, saved, strip=strip)
                 if text is not p.text:
                     new = msgspec.structs.replace(p, text=text)
             elif isinstance(p, ToolResultPart) and strip and "content" not in p.extra:
-                new = self._result(p, seen, ctx)
+                new = self._result(p, seen, saved)
             if new is not p and parts is None:
                 parts = list(m.content[:j])
             if parts is not None:
                 parts.append(new)
         return m if parts is None else msgspec.structs.replace(m, content=parts)
 
-    def _result(self, p: ToolResultPart, seen: set[str], ctx: RequestContext) -> ToolResultPart:
+    def _result(self, p: ToolResultPart, seen: set[str], saved: list[Saved]) -> ToolResultPart:
         # (native Anthropic blocks in ``extra`` replace ``content`` on the wire: callers skip those)
         content: list[TextPart | ImagePart | FilePart] = []
         for c in p.content:
             if isinstance(c, TextPart):
-                text = self._blocks(c.text, seen, ctx, strip=True)
+                text = self._blocks(c.text, seen, saved, strip=True)
                 content.append(c if text is c.text else msgspec.structs.replace(c, text=text))
             else:
                 content.append(c)
@@ -95,7 +102,7 @@ class BoilerplateStrip:
             return p
         return msgspec.structs.replace(p, content=content)
 
-    def _blocks(self, text: str, seen: set[str], ctx: RequestContext, *, strip: bool) -> str:
+    def _blocks(self, text: str, seen: set[str], saved: list[Saved], *, strip: bool) -> str:
         """``text`` with repeated blocks replaced (the same object when nothing was)."""
         spans: list[tuple[int, int, str]] = []
         for pat in self._patterns:
@@ -123,8 +130,22 @@ class BoilerplateStrip:
             pieces.append(text[pos:start])
             pieces.append(marker)
             pos = end
-            ctx.saved(NAME, block, marker)
+            saved.append((block, marker))
         if not pieces:
             return text
         pieces.append(text[pos:])
         return "".join(pieces)
+
+
+class _Walker:
+    """One request's walk: the blocks seen so far."""
+
+    def __init__(self, stage: BoilerplateStrip, seen: set[str]) -> None:
+        self._stage = stage
+        self._seen = seen
+
+    def message(self, m: Message, i: int, saved: list[Saved]) -> Message:
+        return self._stage._message(m, self._seen, saved)
+
+    def snapshot(self) -> frozenset[str]:
+        return frozenset(self._seen)

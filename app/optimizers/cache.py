@@ -21,7 +21,8 @@ import logging
 
 import msgspec
 
-from app.canonical import Request, Response
+from app.canonical import Message, Request, Response
+from app.memo import IdentityMemo
 from app.optimizers.cache_store import CacheStore
 from app.pipeline import Finished, RequestContext
 from app.styles.ids import nonce
@@ -34,11 +35,27 @@ CACHEABLE_STOPS = frozenset({"end_turn", "tool_use", "stop_sequence"})
 
 
 def cache_key(req: Request, project: str) -> str:
-    neutral = msgspec.structs.replace(req, stream=False, stream_usage=False, style="openai-chat")
+    """The project, the request without its messages, then one digest per message (fixed
+    length, so the sequence is unambiguous)."""
+    neutral = msgspec.structs.replace(req, messages=[], stream=False, stream_usage=False, style="openai-chat")
     h = hashlib.sha256(project.encode())
     h.update(b"\0")
     h.update(_encoder.encode(neutral))
+    for m in req.messages:
+        h.update(_message_digest(m))
     return h.hexdigest()
+
+
+# a digest per message object: a conversation's history is hashed once, not on every turn
+_DIGESTS: IdentityMemo[bytes] = IdentityMemo()
+
+
+def _message_digest(m: Message) -> bytes:
+    digest = _DIGESTS.get(m)
+    if digest is None:
+        digest = hashlib.sha256(_encoder.encode(m)).digest()
+        _DIGESTS.put(m, digest)
+    return digest
 
 
 class ResponseCacheLookup:

@@ -32,6 +32,7 @@ from app.canonical import Message, Part, Request, Response, TextPart, ToolCallPa
 from app.memo import TextMemo
 from app.optimizers.file_bodies import FileBody, find_bodies
 from app.optimizers.tool_paths import path_argument
+from app.optimizers.walk_memo import Saved, WalkMemo
 from app.pipeline import RequestContext
 
 NAME = "dedup"
@@ -45,37 +46,56 @@ class FileDedup:
     def __init__(self, min_lines: int = 5) -> None:
         # a reference costs ~30 tokens: bodies shorter than a few lines are not worth one
         self._min_lines = min_lines
+        self._memo: WalkMemo[_State] = WalkMemo()
 
     async def apply(self, req: Request, ctx: RequestContext) -> Request | Response:
-        walk = _Walk(self._min_lines, ctx)
-        for p in req.system:
-            walk.register(p.text, "the system prompt", listings=True)
-        messages: list[Message] | None = None
-        for i, m in enumerate(req.messages):
-            new = walk.message(m, i)
-            if new is not m:
-                if messages is None:
-                    messages = list(req.messages[:i])
-                messages.append(new)
-            elif messages is not None:
-                messages.append(m)
-        if messages is None:
+        system = tuple(p.text for p in req.system)
+        result = self._memo.walk(
+            system,
+            req.messages,
+            lambda: _Walk.start(self._min_lines, system),
+            lambda state: _Walk(self._min_lines, _copy(state)),
+            ctx,
+            NAME,
+        )
+        if result.messages is None:
             return req
-        ctx.decide(NAME, f"{walk.replaced} file bodies replaced")
-        return msgspec.structs.replace(req, messages=messages)
+        ctx.decide(NAME, f"{result.replaced} file bodies replaced")
+        return msgspec.structs.replace(req, messages=result.messages)
+
+
+# seen, views, paths after a message: what a resumed walk starts from
+_State = tuple[dict[str, str], dict[str, dict[int, tuple[str, str]]], dict[str, str]]
+
+
+def _copy(state: _State) -> _State:
+    """A state a walk may change without changing the checkpoint's (line dicts are copied on
+    first write, see ``_Walk._view``)."""
+    return dict(state[0]), dict(state[1]), dict(state[2])
 
 
 class _Walk:
     """The forward walk over one request: bodies seen so far and the paths tool calls named."""
 
-    def __init__(self, min_lines: int, ctx: RequestContext) -> None:
+    def __init__(self, min_lines: int, state: _State) -> None:
         self.min_lines = min_lines
-        self.ctx = ctx
-        self.seen: dict[str, str] = {}  # digest -> where the first copy is
+        self.seen: dict[str, str] = state[0]  # digest -> where the first copy is
         # path -> line number -> (the numbered line as shown, where): the latest view of each line
-        self.views: dict[str, dict[int, tuple[str, str]]] = {}
-        self.paths: dict[str, str] = {}  # tool call id -> path argument
-        self.replaced = 0
+        self.views: dict[str, dict[int, tuple[str, str]]] = state[1]
+        self.paths: dict[str, str] = state[2]  # tool call id -> path argument
+        # views whose line dict this walk made itself; the others may be in a snapshot too
+        self._owned: set[str] = set()
+
+    @classmethod
+    def start(cls, min_lines: int, system: tuple[str, ...]) -> _Walk:
+        walk = cls(min_lines, ({}, {}, {}))
+        for text in system:
+            walk.register(text, "the system prompt", listings=True)
+        return walk
+
+    def snapshot(self) -> _State:
+        self._owned.clear()  # the line dicts are shared with the snapshot from now on
+        return _copy((self.seen, self.views, self.paths))
 
     def register(self, text: str, where: str, *, listings: bool, hint: str = "") -> None:
         for b, key in _scan(text, listings, self.min_lines, hint):
@@ -85,7 +105,10 @@ class _Walk:
     def _view(self, b: FileBody, text: str, where: str) -> None:
         if b.first_line is None or not b.path:
             return
-        view = self.views.setdefault(b.path, {})
+        view = self.views.get(b.path)
+        if view is None or b.path not in self._owned:
+            view = self.views[b.path] = dict(view or {})
+            self._owned.add(b.path)
         for n, line in enumerate(text[b.start : b.end].split("\n"), b.first_line):
             view[n] = (line, where)
 
@@ -117,7 +140,7 @@ class _Walk:
         ref = f"[lines {first}-{run[-1][0]} of {path} unchanged, as shown in {where}]"
         return [(start, end, ref)] if len(ref) < end - start else []
 
-    def message(self, m: Message, i: int) -> Message:
+    def message(self, m: Message, i: int, saved: list[Saved]) -> Message:
         where = f"message {i}"
         if m.role in ("assistant", "system"):
             for p in m.content:
@@ -130,30 +153,32 @@ class _Walk:
             return m
         parts: list[Part] | None = None
         for j, p in enumerate(m.content):
-            new = self._part(p, where)
+            new = self._part(p, where, saved)
             if new is not p and parts is None:
                 parts = list(m.content[:j])
             if parts is not None:
                 parts.append(new)
         return m if parts is None else msgspec.structs.replace(m, content=parts)
 
-    def _part(self, p: Part, where: str) -> Part:
+    def _part(self, p: Part, where: str, saved: list[Saved]) -> Part:
         if isinstance(p, TextPart):
             # user text: listings count too (text-mode agents put tool output in user turns),
             # but only a run of consecutively numbered lines, never prose
-            return self._text(p, where, listings=True)
+            return self._text(p, where, saved, listings=True)
         if isinstance(p, ToolResultPart) and "content" not in p.extra:
             # (native Anthropic blocks in ``extra`` replace ``content`` on the wire: leave those)
             hint = self.paths.get(p.tool_call_id, "")
             content = [
-                self._text(c, where, listings=True, hint=hint) if isinstance(c, TextPart) else c
+                self._text(c, where, saved, listings=True, hint=hint) if isinstance(c, TextPart) else c
                 for c in p.content
             ]
             if any(a is not b for a, b in zip(content, p.content, strict=True)):
                 return msgspec.structs.replace(p, content=content)
         return p
 
-    def _text(self, p: TextPart, where: str, *, listings: bool, hint: str = "") -> TextPart:
+    def _text(
+        self, p: TextPart, where: str, saved: list[Saved], *, listings: bool, hint: str = ""
+    ) -> TextPart:
         text = p.text
         bodies = _scan(text, listings, self.min_lines, hint)
         if not bodies:
@@ -176,8 +201,7 @@ class _Walk:
             pieces.append(text[pos:start])
             pieces.append(ref)
             pos = end
-            self.ctx.saved(NAME, text[start:end], ref)
-            self.replaced += 1
+            saved.append((text[start:end], ref))
         pieces.append(text[pos:])
         return msgspec.structs.replace(p, text="".join(pieces))
 

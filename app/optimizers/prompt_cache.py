@@ -46,6 +46,7 @@ from app.canonical import (
     ToolResultPart,
     part_chars,
 )
+from app.memo import IdentityMemo
 from app.pipeline import RequestContext
 
 NAME = "prompt_cache"
@@ -132,11 +133,19 @@ def _unmark(p: Part) -> Part:
 # --------------------------------------------------------------------------- Anthropic breakpoints
 
 
+# breakpoints per message: the history's messages come back turn after turn as the same objects
+_MARKS: IdentityMemo[int] = IdentityMemo()
+
+
 def count_breakpoints(req: Request) -> int:
     n = sum(1 for t in req.tools if t.cache_control is not None)
     n += sum(1 for p in req.system if p.cache_control is not None)
     for m in req.messages:
-        n += sum(1 for p in m.content if _marked(p))
+        marks = _MARKS.get(m)
+        if marks is None:
+            marks = sum(1 for p in m.content if _marked(p))
+            _MARKS.put(m, marks)
+        n += marks
     if isinstance(req.extra.get("cache_control"), dict):
         n += 1  # Anthropic's top-level automatic breakpoint takes a slot too
     return n

@@ -59,6 +59,7 @@ from app.canonical import (
     place_opaque_tools,
 )
 from app.errors import BadRequest
+from app.memo import IdentityMemo
 from app.styles import conversions
 from app.styles.anthropic.fields import STYLE, tool_input
 from app.styles.conversions import with_cache_control
@@ -249,37 +250,69 @@ def _encode_tool_choice(req: Request) -> dict[str, Any] | None:
 
 def _encode_messages(req: Request, *, native_system: bool) -> list[dict[str, Any]]:
     turns: list[dict[str, Any]] = []
+    merged: list[dict[str, Any]] = []  # turns made of several messages' blocks
     same_style = req.style == STYLE
     for m in req.messages:
         if m.role == "system":
             _add_system_turn(turns, m, native_system=native_system)
-        elif m.role == "assistant":
-            _add_turn(turns, "assistant", _assistant_blocks(m.content))
-        elif m.role == "tool":
-            _add_turn(turns, "user", _tool_blocks(m.content, same_style))
         else:
-            _add_turn(turns, "user", [_user_block(p) for p in m.content if _has_content(p)])
+            role = "assistant" if m.role == "assistant" else "user"
+            _add_turn(turns, role, _message_blocks(m, same_style), merged)
     if not turns or turns[0]["role"] != "user":
         turns.insert(0, {"role": "user", "content": [{"type": "text", "text": START_TEXT}]})
-    for t in turns:
+    for t in merged:
         if t["role"] == "user":
-            # Anthropic wants a turn's tool_result blocks before anything else in it
-            t["content"].sort(key=lambda b: b.get("type") != "tool_result")
-    last = turns[-1]["content"][-1] if turns[-1]["content"] else {}
+            t["content"].sort(key=_results_first)  # each message's own blocks come sorted
+    content = turns[-1]["content"]
+    last = content[-1] if content else {}
     if turns[-1]["role"] == "assistant" and last.get("type") == "text":
         # a prefill ending in whitespace is refused ("final assistant content cannot end with
-        # trailing whitespace")
-        last["text"] = last["text"].rstrip()
+        # trailing whitespace"); a copy: the block may be remembered for the message
+        content[-1] = {**last, "text": last["text"].rstrip()}
     return turns
 
 
-def _add_turn(turns: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
+# (same style?, blocks) per canonical message: a conversation's history is encoded once, not on
+# every turn. The blocks are shared: turns copy the lists and never change a block.
+_BLOCKS: IdentityMemo[tuple[bool, list[dict[str, Any]]]] = IdentityMemo()
+
+
+def _message_blocks(m: Message, same_style: bool) -> list[dict[str, Any]]:
+    known = _BLOCKS.get(m)
+    if known is not None and known[0] == same_style:
+        return known[1]
+    if m.role == "assistant":
+        blocks = _assistant_blocks(m.content)
+    else:
+        blocks = _tool_blocks(m.content, same_style) if m.role == "tool" else _user_blocks(m.content)
+        blocks.sort(key=_results_first)
+    _BLOCKS.put(m, (same_style, blocks))
+    return blocks
+
+
+def _results_first(block: dict[str, Any]) -> bool:
+    """Sort key: Anthropic wants a user turn's tool_result blocks before anything else in it."""
+    return block.get("type") != "tool_result"
+
+
+def _user_blocks(parts: list[Part]) -> list[dict[str, Any]]:
+    return [_user_block(p) for p in parts if _has_content(p)]
+
+
+def _add_turn(
+    turns: list[dict[str, Any]],
+    role: str,
+    blocks: list[dict[str, Any]],
+    merged: list[dict[str, Any]] | None = None,
+) -> None:
     if not blocks:
         return
     if turns and turns[-1]["role"] == role:
         turns[-1]["content"].extend(blocks)
+        if merged is not None and (not merged or merged[-1] is not turns[-1]):
+            merged.append(turns[-1])
     else:
-        turns.append({"role": role, "content": blocks})
+        turns.append({"role": role, "content": list(blocks)})
 
 
 def _add_system_turn(turns: list[dict[str, Any]], m: Message, *, native_system: bool) -> None:

@@ -1,0 +1,142 @@
+"""The history parser gives what a plain JSON parse gives, for any body, while sharing the
+history's elements across the turns of a conversation."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import msgspec
+import pytest
+
+from app.styles.history_parse import HistoryParser, _common_prefix
+
+
+def _message(rng: random.Random, i: int) -> Any:
+    kind = rng.randrange(6)
+    if kind == 0:
+        return {"role": "user", "content": f"question {i} " + "x" * rng.randrange(0, 600)}
+    if kind == 1:
+        return {"role": "assistant", "content": [{"type": "text", "text": f'answer {i}\n"quoted" é 漢字 🙂'}]}
+    if kind == 2:
+        return {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": "line\n" * 50}],
+        }
+    if kind == 3:
+        return rng.choice(
+            [12, 123, -1.5e3, True, None, "a string", [1, [2, {"k": "v"}]]]
+        )  # bad input, still JSON
+    if kind == 4:
+        return {"role": "user", "content": "\\u00e9 escaped \\\\ " * rng.randrange(1, 20)}
+    return {
+        "role": "assistant",
+        "content": [{"type": "tool_use", "id": f"t{i}", "name": "Bash", "input": {"n": i}}],
+    }
+
+
+def _dump(body: Any, rng: random.Random) -> bytes:
+    """JSON with the separators clients use (compact, spaced, indented)."""
+    style = rng.randrange(3)
+    if style == 0:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=rng.random() < 0.5).encode()
+    if style == 1:
+        return json.dumps(body, ensure_ascii=False).encode()
+    return json.dumps(body, indent=2).encode()
+
+
+@pytest.mark.parametrize("style,field", [("anthropic-messages", "messages"), ("openai-responses", "input"),
+                                         ("google-genai", "contents"), ("openai-chat", "messages")])  # fmt: skip
+def test_equals_a_plain_parse_turn_after_turn_with_edits(style: Any, field: str) -> None:
+    rng = random.Random(hash(style) & 0xFFFF)
+    parser = HistoryParser()
+    conversations: list[list[Any]] = [[_message(rng, 0)] for _ in range(4)]
+    for turn in range(150):
+        c = rng.randrange(len(conversations))
+        history = conversations[c]
+        action = rng.random()
+        if action < 0.6:
+            history += [_message(rng, turn), _message(rng, turn + 1)]
+        elif action < 0.75 and len(history) > 2:
+            k = rng.randrange(len(history))
+            history[k] = _message(rng, turn)  # the client rewrote one message
+        elif action < 0.85:
+            del history[rng.randrange(len(history)) :]  # shortened (a compaction, an undo)
+            history.append(_message(rng, turn))
+        else:
+            history[-1] = {"role": "user", "content": f"nonce {turn}"}  # only the newest changes
+        body = {"model": "m", field: history, "stream": False, "z": [1, 2]}
+        raw = _dump(body, rng)
+        assert parser.parse(raw, style) == msgspec.json.decode(raw), turn
+
+
+def test_shares_the_elements_of_a_resent_history() -> None:
+    parser = HistoryParser()
+    history = [{"role": "user", "content": "x" * 300}, {"role": "assistant", "content": "y" * 300}]
+    one = parser.parse(json.dumps({"messages": history}).encode(), "anthropic-messages")
+    two = parser.parse(json.dumps({"messages": [*history, {"role": "user", "content": "z"}]}).encode(),
+                       "anthropic-messages")  # fmt: skip
+    assert one["messages"][0] is two["messages"][0] and one["messages"][1] is two["messages"][1]
+    assert one["messages"] is not two["messages"]  # each request its own list
+
+
+def test_a_number_that_grows_is_not_taken_for_the_old_one() -> None:
+    """``[12, ...]`` then ``[123]``: the shared bytes end inside the number."""
+    parser = HistoryParser()
+    for raw in (
+        b'{"messages":[12,{"a":1}]}',
+        b'{"messages":[123]}',
+        b'{"messages":[12]}',
+        b'{"messages":[1]}',
+    ):
+        assert parser.parse(raw, "anthropic-messages") == msgspec.json.decode(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"[1,2]", b'"s"', b"{", b'{"messages": [1,}', b'{"messages": "text"}', b'{"messages": {}}',
+     b'{"messages": [1, 2', b'  {"messages": []}  ', b'{"messages": []} trailing', b'{"a":1,"a":2}'],
+)  # fmt: skip
+def test_odd_bodies_parse_or_fail_as_a_plain_parse_does(raw: bytes) -> None:
+    parser = HistoryParser()
+    for _ in range(2):  # the second time through the memo
+        try:
+            want: Any = msgspec.json.decode(raw)
+        except msgspec.DecodeError:
+            with pytest.raises(msgspec.DecodeError):
+                parser.parse(raw, "anthropic-messages")
+            continue
+        assert parser.parse(raw, "anthropic-messages") == want
+
+
+def test_bounded_by_bytes() -> None:
+    parser = HistoryParser(max_bytes=200_000)
+    for i in range(300):
+        parser.parse(
+            json.dumps({"messages": [{"content": f"{i} " + "x" * 1000}]}).encode(), "anthropic-messages"
+        )
+    assert parser._bytes <= 200_000 and len(parser) < 300
+    assert parser._recent_bytes <= 50_000
+
+
+def test_decoded_results_are_kept_only_for_shared_elements() -> None:
+    parser = HistoryParser()
+    body = parser.parse(b'{"messages":[{"role":"user","content":"hi"}]}', "anthropic-messages")
+    element = body["messages"][0]
+    parser.remember(element, "decoded")
+    assert parser.decoded(element) == "decoded"
+    stranger = {"role": "user", "content": "hi"}
+    parser.remember(stranger, "other")
+    assert parser.decoded(stranger) is None
+
+
+def test_common_prefix() -> None:
+    rng = random.Random(3)
+    for _ in range(300):
+        a = bytes(rng.randrange(3) for _ in range(rng.randrange(0, 400)))
+        b = a[: rng.randrange(0, len(a) + 1)] + bytes(rng.randrange(3) for _ in range(rng.randrange(0, 200)))
+        n = 0
+        while n < min(len(a), len(b)) and a[n] == b[n]:
+            n += 1
+        assert _common_prefix(a, b) == n

@@ -217,7 +217,7 @@ class MemoryConfig(_Strict):
     # once the gateway goes quiet after load, hand the heap its requests freed back to the OS
     # (glibc malloc_trim; nothing elsewhere): quiet = no request finished for trim_interval
     trim: bool = True
-    trim_interval: Duration = Duration(5)
+    trim_interval: Duration = Duration(2)
 
 
 class PriceConfig(_Strict):

@@ -156,9 +156,9 @@ def test_load_without_file_uses_environment(tmp_path: Path, monkeypatch: pytest.
 def test_token_counts_and_memory_trim_defaults_and_choices() -> None:
     cfg = parse("{}", "g.yaml", {}).config
     assert cfg.usage.token_counts == "auto"
-    assert cfg.memory.trim and cfg.memory.trim_interval == 5.0
+    assert cfg.memory.trim and cfg.memory.trim_interval == 2.0
     cfg = parse(
-        "usage: {token_counts: estimate}\nmemory: {trim: false, trim_interval: 2s}", "g.yaml", {}
+        "usage: {token_counts: estimate}\nmemory: {trim: false, trim_interval: 3s}", "g.yaml", {}
     ).config
     assert cfg.usage.token_counts == "estimate"
-    assert not cfg.memory.trim and cfg.memory.trim_interval == 2.0
+    assert not cfg.memory.trim and cfg.memory.trim_interval == 3.0

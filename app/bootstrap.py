@@ -16,6 +16,7 @@ from app.config import GatewayConfig, LoadedConfig
 from app.config.schema import ConfigError
 from app.errors import GatewayError
 from app.gateway import Gateway
+from app.memory import MemoryTrimmer, find_malloc_trim
 from app.observability.logging import AccessLog
 from app.observability.metrics import Metrics
 from app.observability.pricing import PriceTable
@@ -74,6 +75,7 @@ class Runtime:
     cache_writer: ResponseCacheStore | None = None
     usage: UsageWriter | None = None
     budgets: Budgets | None = None
+    trimmer: MemoryTrimmer | None = None
 
     async def start(self) -> None:
         """Background work that needs the event loop (called once the server runs)."""
@@ -94,8 +96,12 @@ class Runtime:
             self.budgets.start()
         if self.gateway.recorder is not None:
             self.gateway.recorder.start()
+        if self.trimmer is not None:
+            self.trimmer.start()
 
     async def aclose(self) -> None:
+        if self.trimmer is not None:
+            await self.trimmer.aclose()
         await self.gateway.drain()
         if self.cache_writer is not None:
             await self.cache_writer.drain()
@@ -318,6 +324,13 @@ def build_budgets(cfg: GatewayConfig) -> Budgets | None:
     return Budgets(limits, read, soft_share=b.soft_share, refresh=float(b.refresh))
 
 
+def build_trimmer(cfg: GatewayConfig, metrics: Metrics) -> MemoryTrimmer | None:
+    trim = find_malloc_trim() if cfg.memory.trim else None
+    if trim is None:
+        return None
+    return MemoryTrimmer(trim, float(cfg.memory.trim_interval), on_trim=metrics.trimmed)
+
+
 def known_models(cfg: GatewayConfig, routes: dict[str, Route], prices: PriceTable) -> set[str]:
     """Model names the configuration knows: metric labels for anything else are ``other``."""
     names = set(routes) | set(prices.names()) | set(cfg.pricing)
@@ -372,6 +385,9 @@ def build(loaded: LoadedConfig) -> Runtime:
         loop_guard = LoopGuard(max_repeats=lg.max_repeats, window=float(lg.window), redis=redis)
         hooks.append(LoopGuardHook(loop_guard))
     recorder = Recorder(cfg.record.dir, queue_size=cfg.record.queue_size) if cfg.record.enabled else None
+    trimmer = build_trimmer(cfg, metrics)
+    if trimmer is not None:
+        hooks.append(trimmer)
     gateway = Gateway(
         auth=Authenticator(cfg.auth, rel.rate_limit_rpm, rel.rate_limit_tpm),
         resolver=resolver,
@@ -381,7 +397,7 @@ def build(loaded: LoadedConfig) -> Runtime:
         after_hooks=hooks,
         smart_routing_default=cfg.routing.smart_routing,
         rate_limiter=RateLimiter(redis),
-        records=RecordBuilder(prices, TokenCounter()),
+        records=RecordBuilder(prices, TokenCounter(mode=cfg.usage.token_counts)),
         loop_guard=loop_guard,
         recorder=recorder,
     )
@@ -401,4 +417,5 @@ def build(loaded: LoadedConfig) -> Runtime:
         cache_writer,
         usage,
         budgets,
+        trimmer,
     )

@@ -356,7 +356,7 @@ class Gateway:
         after the answer went out."""
         if not self.after_hooks or self.records is None:
             return
-        if self.records.needs_counting(ctx, resp):
+        if self.records.needs_counting(ctx, resp, req):
             task = asyncio.get_running_loop().create_task(self._finish_later(req, resp, ctx))
             self._finishing.add(task)
             task.add_done_callback(self._finishing.discard)

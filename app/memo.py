@@ -8,12 +8,15 @@ byte. Work that depends on a text alone — where its file bodies are, how many 
 is done once per text and looked up after that. Only the result is kept, keyed by the text
 itself; what the callers do with it is unchanged, so no answer depends on the memo.
 
-Bounded by the characters of the texts it holds (least recently used out first); thread-safe
-(token counting runs in worker threads).
+Bounded by the memory of the texts it holds (least recently used out first): Python stores a
+text in 1, 2 or 4 bytes a character depending on its widest one, so one emoji in a file view
+makes it cost four times its length, and a bound in characters would let the memo hold 16 MB
+instead of 4. Thread-safe (token counting runs in worker threads).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -24,17 +27,17 @@ V = TypeVar("V")
 
 
 class TextMemo(Generic[V]):
-    def __init__(self, max_chars: int = 4_000_000, min_chars: int = 512) -> None:
-        self.max_chars = max_chars
+    def __init__(self, max_bytes: int = 4_000_000, min_chars: int = 512) -> None:
+        self.max_bytes = max_bytes
         self.min_chars = min_chars  # shorter texts are cheaper to redo than to keep
         self._items: OrderedDict[tuple[Hashable, str], V] = OrderedDict()
-        self._chars = 0
+        self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def worth(self, text: str) -> bool:
-        return self.min_chars <= len(text) <= self.max_chars // 4
+        return len(text) >= self.min_chars and _cost(text) <= self.max_bytes // 4
 
     def get(self, key: Hashable, text: str) -> V | None:
         with self._lock:
@@ -51,17 +54,21 @@ class TextMemo(Generic[V]):
             if (key, text) in self._items:
                 return
             self._items[(key, text)] = value
-            self._chars += len(text)
-            while self._chars > self.max_chars and self._items:
+            self._bytes += _cost(text)
+            while self._bytes > self.max_bytes and self._items:
                 (_, old), _ = self._items.popitem(last=False)
-                self._chars -= len(old)
+                self._bytes -= _cost(old)
 
     def __len__(self) -> int:
         return len(self._items)
 
     @property
-    def chars(self) -> int:
-        return self._chars
+    def size_bytes(self) -> int:
+        return self._bytes
+
+
+def _cost(text: str) -> int:
+    return sys.getsizeof(text)  # O(1): header plus length times the width of a character
 
 
 class IdentityMemo(Generic[V]):

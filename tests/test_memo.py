@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 from app.memo import TextMemo
 
 
 def test_remembers_by_key_and_text() -> None:
-    memo: TextMemo[int] = TextMemo(max_chars=10_000, min_chars=10)
+    memo: TextMemo[int] = TextMemo(max_bytes=10_000, min_chars=10)
     text = "x" * 100
     assert memo.get("a", text) is None
     memo.put("a", text, 1)
@@ -15,21 +17,34 @@ def test_remembers_by_key_and_text() -> None:
     assert (memo.hits, memo.misses) == (1, 2)
 
 
-def test_bounded_by_characters_least_recently_used_out_first() -> None:
-    memo: TextMemo[int] = TextMemo(max_chars=1_000, min_chars=10)
-    texts = [str(i) * 200 for i in range(1, 6)]  # 5 x 200 chars: the bound exactly
+def test_bounded_by_memory_least_recently_used_out_first() -> None:
+    texts = [str(i) * 200 for i in range(1, 6)]
+    memo: TextMemo[int] = TextMemo(max_bytes=5 * sys.getsizeof(texts[0]), min_chars=10)  # 5 fit exactly
     for i, t in enumerate(texts):
         memo.put("k", t, i)
     assert memo.get("k", texts[0]) == 0  # touched: now the most recent
     memo.put("k", "z" * 200, 9)  # over the bound: the least recently used goes
     assert memo.get("k", texts[1]) is None
     assert memo.get("k", texts[0]) == 0
-    assert memo.chars <= 1_000
+    assert memo.size_bytes <= memo.max_bytes
     assert len(memo) == 5
 
 
+def test_wide_characters_count_for_what_they_cost() -> None:
+    ascii_text = "x" * 1_000
+    wide = "x" * 999 + "🚀"  # same length, four bytes a character
+    memo: TextMemo[int] = TextMemo(max_bytes=4 * sys.getsizeof(ascii_text), min_chars=10)
+    for i in range(4):
+        memo.put("ascii", "x" * 999 + str(i), i)
+    assert len(memo) == 4  # four narrow texts fit
+    assert memo.worth(ascii_text)
+    assert not memo.worth(wide)  # ~4 kB: more than a quarter of the bound, never remembered
+    memo.put("wide", wide, 9)
+    assert memo.size_bytes <= memo.max_bytes and len(memo) == 1  # it pushed all four out
+
+
 def test_only_texts_worth_remembering() -> None:
-    memo: TextMemo[int] = TextMemo(max_chars=4_000, min_chars=512)
+    memo: TextMemo[int] = TextMemo(max_bytes=4_000, min_chars=512)
     assert not memo.worth("short")
     assert memo.worth("x" * 512)
     assert not memo.worth("x" * 2_000)  # a quarter of the bound at most: one text never floods it

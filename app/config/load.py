@@ -132,6 +132,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "conflict_resolution": ("tools", "format", "reasoning"),
     "level": ("debug", "info", "warning", "error"),
     "max_tokens_field": ("max_tokens", "max_completion_tokens"),
+    "token_counts": ("auto", "tokenizer", "estimate"),
 }
 
 

@@ -213,6 +213,13 @@ class LimitsConfig(_Strict):
     max_messages: int = 2000
 
 
+class MemoryConfig(_Strict):
+    # once the gateway goes quiet after load, hand the heap its requests freed back to the OS
+    # (glibc malloc_trim; nothing elsewhere): quiet = no request finished for trim_interval
+    trim: bool = True
+    trim_interval: Duration = Duration(2)
+
+
 class PriceConfig(_Strict):
     input: float
     output: float
@@ -238,6 +245,11 @@ class UsageConfig(_Strict):
     queue_size: int = 10_000  # rows buffered while the database is slow or away; beyond: dropped, counted
     batch_size: int = 200
     flush_interval: Duration = Duration(0.5)
+    # how the records count tokens a provider did not report and what the optimizers removed:
+    # auto = tiktoken for OpenAI models only (exact there), four characters a token elsewhere;
+    # tokenizer = tiktoken for every model (o200k as an estimate, ~50 MB per worker);
+    # estimate = never tiktoken
+    token_counts: Literal["auto", "tokenizer", "estimate"] = "auto"
 
 
 class RecordConfig(_Strict):
@@ -258,6 +270,7 @@ class GatewayConfig(_Strict):
     skills: SkillsConfig = msgspec.field(default_factory=SkillsConfig)
     reliability: ReliabilityConfig = msgspec.field(default_factory=ReliabilityConfig)
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    memory: MemoryConfig = msgspec.field(default_factory=MemoryConfig)
     pricing: dict[str, PriceConfig] = {}
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     usage: UsageConfig = msgspec.field(default_factory=UsageConfig)

@@ -70,6 +70,8 @@ def validate(cfg: GatewayConfig, name: str) -> list[str]:
         raise err("limits.max_body_bytes", "must be at least 1024")
     if cfg.limits.max_messages < 1:
         raise err("limits.max_messages", "must be at least 1")
+    if cfg.memory.trim_interval < 0.1:
+        raise err("memory.trim_interval", "must be at least 100ms")
     if cfg.reliability.retries.attempts < 1:
         raise err("reliability.retries.attempts", "must be 1 or more (1 = no retry)")
     if cfg.reliability.loop_guard.max_repeats < 1:

@@ -22,7 +22,8 @@ Labels are bounded: a provider or model the configuration does not name is count
 
 Beyond the SPEC: ``gateway_saved_usd_total{optimizer}``, ``gateway_unpriced_requests_total
 {provider,model}``, ``gateway_routing_total{tier,scenario}``, ``gateway_degraded_total
-{component}`` (a store or cache that failed and was bypassed), ``gateway_usage_dropped_total``.
+{component}`` (a store or cache that failed and was bypassed), ``gateway_usage_dropped_total``,
+``gateway_memory_trims_total`` and ``gateway_memory_trimmed_bytes_total`` (``app.memory``).
 """
 
 from __future__ import annotations
@@ -114,6 +115,16 @@ class Metrics:
             "Usage rows dropped because the write buffer was full",
             registry=reg,
         )
+        self.memory_trims = Counter(
+            "gateway_memory_trims_total",
+            "Times freed heap was handed back to the OS after a burst (malloc_trim)",
+            registry=reg,
+        )
+        self.memory_trimmed = Counter(
+            "gateway_memory_trimmed_bytes_total",
+            "Resident memory released by those trims",
+            registry=reg,
+        )
         for p in sorted(self._providers - {"cache"}):
             self.circuit.labels(p).set(0)
 
@@ -189,6 +200,10 @@ class Metrics:
 
     def degrade(self, component: str) -> None:
         self.degraded.labels(component).inc()
+
+    def trimmed(self, released_bytes: int) -> None:
+        self.memory_trims.inc()
+        self.memory_trimmed.inc(released_bytes)
 
     # ------------------------------------------------------------------ exposition
 

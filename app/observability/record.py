@@ -2,10 +2,11 @@
 all read, so that every figure they show comes from the same numbers.
 
 ``RecordBuilder.build`` turns a finished ``RequestContext`` into a ``RequestRecord``: the usage the
-provider reported (or a tiktoken estimate where it reported none), the cost of every billed call,
-and what each optimizer saved in tokens and USD. Counting the text an optimizer removed takes a
-few milliseconds on big agent requests, so the gateway builds records off the request path when
-``needs_counting`` says so.
+provider reported (or a count where it reported none), the cost of every billed call, and what
+each optimizer saved in tokens and USD. Counting the text an optimizer removed with the tokenizer
+takes a few milliseconds on big agent requests, so the gateway builds records off the request
+path when ``needs_counting`` says so; the counter's mode (``usage.token_counts``) decides whether
+a model's counts use the tokenizer or the four-characters estimate.
 """
 
 from __future__ import annotations
@@ -79,14 +80,16 @@ class RecordBuilder:
         self.prices = prices
         self.counter = counter
 
-    def needs_counting(self, ctx: RequestContext, resp: Response | None) -> bool:
+    def needs_counting(self, ctx: RequestContext, resp: Response | None, req: Request | None = None) -> bool:
         """True when building the record will run the tokenizer (do it off the request path)."""
+        if not self.counter.uses_tokenizer(_model(req, ctx)):
+            return False  # the estimate is a length per text: no worker thread for that
         if any(s.removed or s.added for s in ctx.savings.values()):
             return True
         return resp is not None and _empty(resp.usage) and ctx.cache != "HIT"
 
     def build(self, req: Request | None, resp: Response | None, ctx: RequestContext) -> RequestRecord:
-        model = ctx.step_model or ctx.model or (req.model if req else None)
+        model = _model(req, ctx)
         usage, estimated = self._usage(req, resp, ctx, model)
         hit = ctx.cache == "HIT"
         cost = 0.0 if hit else self._cost(model, ctx.model, usage, ctx)
@@ -182,6 +185,11 @@ class RecordBuilder:
             cost = self.prices.cost(model, usage)
             out[CACHE_OPTIMIZER] = OptimizerSaving(usage.input_tokens + usage.output_tokens, cost)
         return out
+
+
+def _model(req: Request | None, ctx: RequestContext) -> str | None:
+    """The model a record's counts and prices are for."""
+    return ctx.step_model or ctx.model or (req.model if req else None)
 
 
 def _empty(u: Usage) -> bool:

@@ -16,6 +16,15 @@ Which counts are exact and which are estimates:
 
 The provider's reported usage always wins over any of these; the counter fills in where a
 provider reports none, prices what the optimizers removed, and measures replays.
+
+How a counter counts (``usage.token_counts`` for the gateway's records):
+
+* ``tokenizer``: tiktoken for every model, ``o200k_base`` as the estimate for non-OpenAI ones.
+  ``frugal replay`` counts this way: it measures savings.
+* ``auto``: tiktoken only where its count is exact (OpenAI models), the four-characters rule
+  elsewhere. Both are estimates for Claude or Gemini, and the loaded ``o200k_base`` costs ~50 MB
+  of resident memory per worker, so traffic to other providers never loads it.
+* ``estimate``: the four-characters rule for every model; tiktoken is never imported.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ import importlib.resources
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -46,6 +55,9 @@ from app.observability.token_estimate import IMAGE_TOKENS, MESSAGE_OVERHEAD, est
 
 log = logging.getLogger("frugal.tokens")
 _encoder = msgspec.json.Encoder()
+
+TokenCounts = Literal["auto", "tokenizer", "estimate"]
+TOKEN_COUNTS: tuple[TokenCounts, ...] = ("auto", "tokenizer", "estimate")
 
 _O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o", "gpt-oss")
 _CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada")
@@ -77,7 +89,7 @@ class _Encodings:
             if name in self._loaded or name in self._failed:
                 return self._loaded.get(name)
             try:
-                self._loaded[name] = _load(name)
+                self._loaded[name] = _slim(_load(name))
             except Exception as exc:  # any failure here means "estimate instead", said once
                 self._failed.add(name)
                 log.warning("tiktoken encoding %s unavailable, counting by estimate: %s", name, exc)
@@ -113,26 +125,48 @@ def _load(name: str) -> Any:
     return tiktoken.Encoding(**spec)
 
 
+def _slim(enc: Any) -> Any:
+    """``enc`` without the Python copy of its ranks (~200,000 bytes keys, ~27 MB resident):
+    tiktoken keeps it after building its Rust core, and of its methods only pickling
+    (``__getstate__``) reads it. This module calls ``encode_ordinary`` alone, which the core
+    answers; pickling now fails loudly instead of silently shipping an empty vocabulary."""
+    if hasattr(enc, "_mergeable_ranks"):
+        del enc._mergeable_ranks
+    return enc
+
+
 _ENCODINGS = _Encodings()
 
 
 class TokenCounter:
-    """Counts tokens of text and of canonical requests for a given model."""
+    """Counts tokens of text and of canonical requests for a given model; ``mode`` says when
+    the tokenizer is used (module docstring)."""
 
-    def __init__(self, encodings: _Encodings | None = None) -> None:
+    def __init__(self, encodings: _Encodings | None = None, mode: TokenCounts = "tokenizer") -> None:
+        if mode not in TOKEN_COUNTS:
+            raise ValueError(f"token counting mode must be one of {', '.join(TOKEN_COUNTS)}, got {mode!r}")
         self._encodings = encodings or _ENCODINGS
+        self.mode = mode
         # long texts come back with every turn of a conversation: count each once
         self._memo: TextMemo[int] = TextMemo()
 
+    def uses_tokenizer(self, model: str | None) -> bool:
+        """Whether counting for ``model`` would run tiktoken (loading it on first use)."""
+        if self.mode == "estimate":
+            return False
+        return self.mode == "tokenizer" or encoding_for(model)[1]
+
     def exact_for(self, model: str | None) -> bool:
-        name, exact = encoding_for(model)
-        return exact and self._encodings.get(name) is not None
+        return encoding_for(model)[1] and self._encoding(model)[1] is not None
+
+    def _encoding(self, model: str | None) -> tuple[str, Any | None]:
+        name = encoding_for(model)[0]
+        return name, self._encodings.get(name) if self.uses_tokenizer(model) else None
 
     def count_text(self, text: str, model: str | None = None) -> int:
         if not text:
             return 0
-        name = encoding_for(model)[0]
-        enc = self._encodings.get(name)
+        name, enc = self._encoding(model)
         if enc is None:
             return estimate_text(text)
         return self._count(enc, name, text)
@@ -140,8 +174,7 @@ class TokenCounter:
     def count_texts(self, texts: list[str], model: str | None = None) -> int:
         if not texts:
             return 0
-        name = encoding_for(model)[0]
-        enc = self._encodings.get(name)
+        name, enc = self._encoding(model)
         if enc is None:
             return sum(estimate_text(t) for t in texts)
         # one by one: tiktoken's encode_ordinary_batch builds a thread pool on every call

@@ -37,7 +37,10 @@ def run(
         print(f"frugal replay: {exc}", file=sys.stderr)
         return 2
     stages = build_token_savers(loaded.config.optimizers)
-    replayer = Replayer(stages, target, model, price, TokenCounter(), progress=progress)
+    # the tokenizer for every model whatever usage.token_counts says: a replay measures savings,
+    # and one o200k count across models is what makes its figures comparable
+    counter = TokenCounter(mode="tokenizer")
+    replayer = Replayer(stages, target, model, price, counter, progress=progress)
     report = asyncio.run(replayer.run(conversations))
     header = (
         f"{report.conversations} conversations, {report.requests} requests; {target} pricing, "

@@ -112,6 +112,9 @@ def test_bad_durations(bad: object) -> None:
         ("- just\n- a list", "", "top level must be a mapping"),
         ("routes: [{name: r, steps: []}]", "routes[0].steps", "at least one step"),
         ("key: [unclosed", "", "not valid YAML"),
+        ("usage: {token_counts: exact}", "usage.token_counts", "expected one of: auto, tokenizer, estimate"),
+        ("memory: {trim: sometimes}", "memory.trim", "expected bool"),
+        ("memory: {trim_interval: 10ms}", "memory.trim_interval", "at least 100ms"),
     ],
 )
 def test_bad_config_names_file_path_and_reason(yaml_text: str, path: str, reason: str) -> None:
@@ -148,3 +151,14 @@ def test_load_without_file_uses_environment(tmp_path: Path, monkeypatch: pytest.
     loaded = load(None, {})
     assert loaded.source == "environment"
     assert [p.style for p in loaded.config.providers] == ["mock"]
+
+
+def test_token_counts_and_memory_trim_defaults_and_choices() -> None:
+    cfg = parse("{}", "g.yaml", {}).config
+    assert cfg.usage.token_counts == "auto"
+    assert cfg.memory.trim and cfg.memory.trim_interval == 2.0
+    cfg = parse(
+        "usage: {token_counts: estimate}\nmemory: {trim: false, trim_interval: 3s}", "g.yaml", {}
+    ).config
+    assert cfg.usage.token_counts == "estimate"
+    assert not cfg.memory.trim and cfg.memory.trim_interval == 3.0

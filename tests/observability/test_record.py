@@ -8,13 +8,24 @@ from app.auth import Project
 from app.canonical import Message, Request, Response, TextPart, Usage
 from app.observability.pricing import PriceTable
 from app.observability.record import RecordBuilder
-from app.observability.tokens import TokenCounter
+from app.observability.token_estimate import estimate_text
+from app.observability.tokens import TokenCounter, _Encodings
 from app.pipeline import Attempt, RequestContext
 
 
 @pytest.fixture(scope="module")
 def builder() -> RecordBuilder:
     return RecordBuilder(PriceTable.load(), TokenCounter())
+
+
+class _Spy(_Encodings):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def get(self, name: str) -> object:
+        self.asked.append(name)
+        return super().get(name)
 
 
 def _req(text: str = "hello") -> Request:
@@ -106,3 +117,41 @@ def test_a_failed_request_costs_nothing(builder: RecordBuilder) -> None:
     ctx.status, ctx.error = 502, "api_error: all steps failed"
     rec = builder.build(_req(), None, ctx)
     assert rec.cost_usd == 0.0 and rec.status == 502 and rec.error
+
+
+def test_auto_counting_estimates_claude_on_the_request_path_and_counts_gpt_exactly() -> None:
+    spy = _Spy()
+    builder = RecordBuilder(PriceTable.load(), TokenCounter(spy, mode="auto"))
+    removed = "def save(event):\n    return repo.save(event)\n" * 30
+    ctx = _ctx()
+    ctx.saved("dedup", removed, "[same as above]")
+    resp = Response(id="m", model="x", content=[TextPart("four score and seven years ago")])
+    # nothing for the tokenizer to do: the record is built inline, no worker thread
+    assert not builder.needs_counting(ctx, resp, _req())
+    rec = builder.build(_req(), resp, ctx)
+    assert rec.savings["dedup"].tokens == estimate_text(removed) - estimate_text("[same as above]")
+    assert rec.output_tokens == estimate_text("four score and seven years ago") and rec.usage_estimated
+    assert spy.asked == []
+
+    ctx = _ctx()
+    ctx.provider, ctx.step_model, ctx.model = "openai", "gpt-4o", "gpt-4o-2024-08-06"
+    ctx.saved("dedup", removed, "[same as above]")
+    assert builder.needs_counting(ctx, resp, _req())
+    rec = builder.build(_req(), resp, ctx)
+    exact = TokenCounter(_Encodings(), mode="tokenizer")
+    assert rec.savings["dedup"].tokens == exact.count_text(removed, "gpt-4o") - exact.count_text(
+        "[same as above]", "gpt-4o"
+    )
+    assert spy.asked and set(spy.asked) == {"o200k_base"}
+
+
+def test_the_request_model_decides_when_no_step_ran() -> None:
+    builder = RecordBuilder(PriceTable.load(), TokenCounter(_Spy(), mode="auto"))
+    ctx = RequestContext(request_id="r1", style="openai-chat", project=Project("team-a"))
+    ctx.saved("dedup", "x" * 100)
+    claude, gpt = (
+        _req(),
+        Request(model="gpt-4o", style="openai-chat", messages=[Message("user", [TextPart("hi")])]),
+    )
+    assert not builder.needs_counting(ctx, None, claude)
+    assert builder.needs_counting(ctx, None, gpt)

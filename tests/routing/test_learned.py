@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +12,8 @@ import pytest
 
 from app.canonical import Message, Request, TextPart
 from app.routing import artifact, dataset, training
-from app.routing.features import FEATURES, of_prompt
-from app.routing.learned import LearnedRouter
+from app.routing.features import FEATURES, describe, of_prompt
+from app.routing.learned import LearnedRouter, _linspace01, interp
 from app.routing.router import DEFAULT_ARTIFACT, load_router
 
 # synthetic labels where the strong model helps exactly on long, number-heavy prompts
@@ -122,3 +124,126 @@ def test_the_shipped_artifact_loads_and_names_its_data() -> None:
     assert "lm-sys/RouteLLM" in router.meta.attribution and "Apache-2.0" in router.meta.attribution
     assert router.meta.data_rows == 8962
     assert router.meta.cv["mmlu"]["apgr"] > 0.5
+
+
+def _numpy_score(model: artifact.LinearModel, row: list[float]) -> tuple[float, str]:
+    """The scoring this module did with numpy before it went pure Python, kept as the reference."""
+    mean, scale, coef = (np.asarray(v, dtype=np.float64) for v in (model.mean, model.scale, model.coef))
+    knots = np.asarray(model.quantiles, dtype=np.float64)
+    levels = np.linspace(0.0, 1.0, len(knots))
+    x = np.asarray(row, dtype=np.float64)
+    terms = (x - mean) / scale * coef
+    score = float(np.interp(float(terms.sum()) + model.intercept, knots, levels))
+    up = score >= 0.5
+    order = np.argsort(-terms if up else terms)[:3]
+    said = ", ".join(
+        describe(FEATURES[i], float(x[i])) for i in order if (terms[i] > 0.01 if up else terms[i] < -0.01)
+    )
+    return score, f"learned {score:.2f}: {said or 'nothing unusual'}"
+
+
+def test_pure_python_scores_equal_numpys_across_random_rows() -> None:
+    router = load_router("learned")
+    assert isinstance(router, LearnedRouter)
+    model = artifact.load(DEFAULT_ARTIFACT, FEATURES).model
+    rng = np.random.default_rng(19)
+    mean, scale = np.asarray(model.mean), np.asarray(model.scale)
+    # around the training data, and far outside it on both sides (clamped at 0 and 1)
+    rows = np.vstack(
+        [
+            mean + rng.normal(0.0, 1.0, (3_000, len(FEATURES))) * scale,
+            mean + rng.normal(0.0, 8.0, (1_000, len(FEATURES))) * scale,
+            np.maximum(0.0, rng.exponential(2.0, (1_000, len(FEATURES)))),
+        ]
+    )
+    batch = router.scores(rows)
+    seen = {"low": 0, "high": 0, "between": 0}
+    for row, expected in zip(rows.tolist(), batch, strict=True):
+        score, reason = router.score_features(row)
+        ref_score, ref_reason = _numpy_score(model, row)
+        assert abs(score - ref_score) <= 1e-12 and abs(score - expected) <= 1e-12
+        assert reason == ref_reason
+        seen["low" if score == 0.0 else "high" if score == 1.0 else "between"] += 1
+    assert min(seen.values()) > 50, seen  # every branch of the interpolation was exercised
+
+
+def test_interp_matches_numpy_on_knots_repeats_and_both_ends() -> None:
+    knots = [-2.0, -1.0, -1.0, -1.0, 0.0, 0.5, 0.5, 3.0]  # repeated knots: percentiles of ties
+    levels = [i / 7 for i in range(8)]
+    xs = [
+        -5.0,
+        -2.0,
+        -1.5,
+        -1.0,
+        -0.999,
+        0.0,
+        0.25,
+        0.5,
+        0.5000001,
+        2.9,
+        3.0,
+        7.0,
+        float("inf"),
+        -float("inf"),
+    ]
+    xs += np.random.default_rng(3).uniform(-3.0, 4.0, 500).tolist()
+    for x in xs:
+        assert interp(x, knots, levels) == float(np.interp(x, knots, levels)), x
+    assert np.isnan(interp(float("nan"), knots, levels))
+    assert interp(1.0, [1.0], [0.0]) == 0.0 and interp(5.0, [1.0], [0.0]) == 0.0
+    assert _linspace01(101) == np.linspace(0.0, 1.0, 101).tolist()
+    assert _linspace01(1) == [0.0] and _linspace01(2) == [0.0, 1.0]
+
+
+def test_equal_terms_are_named_in_feature_order() -> None:
+    n = len(FEATURES)
+    model = artifact.LinearModel(
+        features=list(FEATURES),
+        mean=[0.0] * n,
+        scale=[1.0] * n,
+        coef=[1.0] * n,
+        intercept=0.0,
+        quantiles=[-1.0, 0.0, 1.0],
+    )
+    router = LearnedRouter(model)
+    row = [0.0] * n
+    for i in (7, 2, 5, 11):  # four equal pushes up: the three first features by index are named
+        row[i] = 1.0
+    score, reason = router.score_features(row)
+    assert score == 1.0
+    named = [describe(FEATURES[i], 1.0) for i in (2, 5, 7)]
+    assert reason == f"learned 1.00: {', '.join(named)}"
+    down = [-v for v in row]
+    _, reason = router.score_features(down)
+    assert reason == f"learned 0.00: {', '.join(describe(FEATURES[i], -1.0) for i in (2, 5, 7))}"
+
+
+def test_the_runtime_with_the_learned_router_does_not_import_numpy() -> None:
+    code = """
+import asyncio, sys
+from app.bootstrap import build
+from app.config import parse
+from app.canonical import Message, Request, TextPart
+
+loaded = parse('''
+providers: [{name: m, style: mock}]
+routes:
+  - {name: cheap, steps: [{provider: m, model: cheap}]}
+  - {name: strong, steps: [{provider: m, model: strong}]}
+tiers: {cheap: cheap, strong: strong}
+routing: {router: learned}
+usage: {enabled: false}
+''', "g.yaml", {})
+runtime = build(loaded)
+tier = next(s for s in runtime.gateway.stages if s.name == "tier")
+req = Request(model="auto", style="openai-chat", messages=[Message("user", [TextPart("prove it " * 50)])])
+score, reason = tier.router.score(req)
+assert 0.0 <= score <= 1.0 and reason.startswith("learned")
+assert "numpy" not in sys.modules, "numpy imported"
+print("ok")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

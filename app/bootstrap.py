@@ -53,6 +53,7 @@ from app.routing.router import Thresholds, load_router
 from app.routing.routes import Route, Step
 from app.routing.scenarios import ScenarioRules
 from app.routing.tier_stage import ScenarioTarget, TierSelection
+from app.styles.history_parse import HISTORY
 
 if TYPE_CHECKING:
     from app.observability.tracing import Tracing
@@ -341,6 +342,7 @@ def known_models(cfg: GatewayConfig, routes: dict[str, Route], prices: PriceTabl
 
 def build(loaded: LoadedConfig) -> Runtime:
     cfg = loaded.config
+    HISTORY.max_bytes = cfg.memory.history_max_bytes  # one parser per process, as the codecs' memo
     providers = build_providers(cfg)
     routes = build_routes(cfg, providers)
     prices = PriceTable.load(cfg.pricing)

@@ -192,14 +192,22 @@ def start_floor(upstream: Proc, tmp: Path) -> Proc:
     return start("floor", args, port, tmp, {"BENCH_UPSTREAM": f"http://127.0.0.1:{upstream.port}"})
 
 
+BENCH_CACHE_BYTES = 1_048_576
+
+
 def gateway_config(upstream_port: int, tmp: Path, *, cache_max_bytes: int | None = None) -> str:
     """Every lossless token-saving stage on, the response cache in memory, usage in SQLite,
     metrics, access log, the learned router for ``auto``. Lossy stages (size limits, stale tool
     output, context fit) stay off, and so does diff-first (it changes what the model is asked
     to write). The loop guard is off: a benchmark sends one conversation thousands of times,
-    which is exactly what it exists to refuse."""
+    which is exactly what it exists to refuse.
+
+    The memory response cache is bounded to 1 MB here (the default is 64 MB): LiteLLM's local
+    cache, which it is compared with, keeps 200 entries (``InMemoryCache(max_size_in_memory=
+    200)``), and 1 MB holds ~2,700 of this bench's answers. With 64 MB the cache alone, filled
+    by (c)'s nonce-per-request misses, is more than a third of LiteLLM's whole RSS."""
     up = f"http://127.0.0.1:{upstream_port}"
-    cache_extra = f", memory_max_bytes: {cache_max_bytes}" if cache_max_bytes else ""
+    cache_extra = f", memory_max_bytes: {cache_max_bytes or BENCH_CACHE_BYTES}"
     return f"""
 auth: {{api_keys: ["{KEY}"]}}
 providers:

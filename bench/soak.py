@@ -44,7 +44,7 @@ def soak(requests: int, *, use_wrk: bool = False, log: Callable[[str], None] = p
         upstream = h.start_upstream(tmp)
         procs.append(upstream)
         cfg = tmp / "gateway.yaml"
-        cfg.write_text(h.gateway_config(upstream.port, tmp, cache_max_bytes=1024 * 1024))
+        cfg.write_text(h.gateway_config(upstream.port, tmp))
         gw = h.start_gateway("gateway", cfg, tmp)
         procs.append(gw)
         h.wait_ready(gw, "/live")

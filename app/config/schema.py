@@ -218,6 +218,9 @@ class MemoryConfig(_Strict):
     # (glibc malloc_trim; nothing elsewhere): quiet = no request finished for trim_interval
     trim: bool = True
     trim_interval: Duration = Duration(2)
+    # resent history elements kept parsed and decoded (bytes of their JSON; 0: off): agents resend
+    # the whole conversation every turn, and what was kept is not parsed or decoded again
+    history_max_bytes: int = 8_000_000
 
 
 class PriceConfig(_Strict):

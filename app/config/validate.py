@@ -72,6 +72,8 @@ def validate(cfg: GatewayConfig, name: str) -> list[str]:
         raise err("limits.max_messages", "must be at least 1")
     if cfg.memory.trim_interval < 0.1:
         raise err("memory.trim_interval", "must be at least 100ms")
+    if cfg.memory.history_max_bytes < 0:
+        raise err("memory.history_max_bytes", "must be 0 (off) or more")
     if cfg.reliability.retries.attempts < 1:
         raise err("reliability.retries.attempts", "must be 1 or more (1 = no retry)")
     if cfg.reliability.loop_guard.max_repeats < 1:

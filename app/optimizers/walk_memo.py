@@ -68,7 +68,7 @@ class WalkResult:
 
 
 class WalkMemo(Generic[S]):
-    def __init__(self, max_walks: int = 64, max_chars: int = 16_000_000, tail: int = TAIL) -> None:
+    def __init__(self, max_walks: int = 32, max_chars: int = 4_000_000, tail: int = TAIL) -> None:
         self.max_walks = max_walks
         self.max_chars = max_chars
         self.tail = tail

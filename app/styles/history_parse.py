@@ -33,14 +33,14 @@ HISTORY_FIELDS: dict[Style, str] = {
 _full = msgspec.json.Decoder()
 _top = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _array = msgspec.json.Decoder(list[msgspec.Raw])
-MIN_ELEMENT_BYTES = 0  # every element is shared: codecs key what they made of it by identity
+DEFAULT_MAX_BYTES = 8_000_000  # memory.history_max_bytes
 _ENTRY_OVERHEAD = 512  # what a kept element costs besides its bytes (its parsed objects too)
 _HEAD_BYTES = 512  # a conversation's history is looked up by its first bytes
 _CONVERSATIONS = 256
 
 
 class HistoryParser:
-    def __init__(self, max_bytes: int = 32_000_000) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._items: OrderedDict[bytes, _Entry] = OrderedDict()
         self._by_id: dict[int, _Entry] = {}
@@ -54,7 +54,7 @@ class HistoryParser:
         """What ``msgspec.json.decode(raw)`` gives, with shared history elements; raises
         ``msgspec.DecodeError`` for what it would refuse."""
         field = HISTORY_FIELDS.get(style)
-        if field is None or not raw.lstrip().startswith(b"{"):
+        if field is None or self.max_bytes <= 0 or not raw.lstrip().startswith(b"{"):
             return _full.decode(raw)
         top = _top.decode(raw)
         out: dict[str, Any] = {}
@@ -83,20 +83,28 @@ class HistoryParser:
             if n > same:
                 base, same = c, n
         values: list[Any] = []
+        starts: list[int] = []
         ends: list[int] = []
         pos = 1  # after "["
         if base is not None:
             k = bisect.bisect_right(base.ends, same - 1)  # elements ending inside the shared part
-            values = base.values[:k]
-            ends = base.ends[:k]
+            values, starts, ends = base.values[:k], base.starts[:k], base.ends[:k]
             pos = ends[-1] if k else 1
-        for element in _array.decode(_rest(history, pos)):
+            if 0 <= base.unkept < k:  # the newest element then, resent now: worth keeping
+                i = base.unkept
+                values[i] = self._element(history[starts[i] : ends[i]], keep=True)
+        tail = _array.decode(_rest(history, pos))
+        for j, element in enumerate(tail):
             data = bytes(element)
             start = history.index(data, pos)  # next to ``pos``: only a comma and spaces between
             pos = start + len(data)
-            values.append(self._element(data))
+            # the newest element is often new for good (a prompt with a timestamp): kept only
+            # once a later request resends it
+            values.append(self._element(data, keep=j < len(tail) - 1))
+            starts.append(start)
             ends.append(pos)
-        self._keep(key, _Seen(history, ends, values), base)
+        unkept = len(values) - 1 if tail else -1
+        self._keep(key, _Seen(history, starts, ends, values, unkept), base)
         return list(values)
 
     def _keep(self, key: bytes, seen: _Seen, replaces: _Seen | None) -> None:
@@ -129,14 +137,14 @@ class HistoryParser:
         if entry is not None and entry.value is element:
             entry.decoded = decoded
 
-    def _element(self, key: bytes) -> Any:
-        if len(key) < MIN_ELEMENT_BYTES:
-            return _full.decode(key)
+    def _element(self, key: bytes, *, keep: bool) -> Any:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
                 return found.value
+        if not keep:
+            return _full.decode(key)
         entry = _Entry(_full.decode(key))
         with self._lock:
             if key in self._items:
@@ -155,12 +163,16 @@ class HistoryParser:
 
 
 class _Seen:
-    __slots__ = ("ends", "raw", "values")
+    __slots__ = ("ends", "raw", "starts", "unkept", "values")
 
-    def __init__(self, raw: bytes, ends: list[int], values: list[Any]) -> None:
+    def __init__(
+        self, raw: bytes, starts: list[int], ends: list[int], values: list[Any], unkept: int
+    ) -> None:
         self.raw = raw  # a history array's bytes
+        self.starts = starts  # where each element starts
         self.ends = ends  # the offset just past each element
         self.values = values  # the elements, parsed
+        self.unkept = unkept  # the element parsed but not kept (the newest), or -1
 
 
 def _rest(history: bytes, pos: int) -> bytes:

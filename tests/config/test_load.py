@@ -115,6 +115,7 @@ def test_bad_durations(bad: object) -> None:
         ("usage: {token_counts: exact}", "usage.token_counts", "expected one of: auto, tokenizer, estimate"),
         ("memory: {trim: sometimes}", "memory.trim", "expected bool"),
         ("memory: {trim_interval: 10ms}", "memory.trim_interval", "at least 100ms"),
+        ("memory: {history_max_bytes: -1}", "memory.history_max_bytes", "0 (off) or more"),
     ],
 )
 def test_bad_config_names_file_path_and_reason(yaml_text: str, path: str, reason: str) -> None:
@@ -162,3 +163,8 @@ def test_token_counts_and_memory_trim_defaults_and_choices() -> None:
     ).config
     assert cfg.usage.token_counts == "estimate"
     assert not cfg.memory.trim and cfg.memory.trim_interval == 3.0
+
+
+def test_history_memo_bound_defaults_and_off() -> None:
+    assert parse("{}", "g.yaml", {}).config.memory.history_max_bytes == 8_000_000
+    assert parse("memory: {history_max_bytes: 0}", "g.yaml", {}).config.memory.history_max_bytes == 0

@@ -3,6 +3,7 @@ history's elements across the turns of a conversation."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from typing import Any
@@ -73,12 +74,27 @@ def test_equals_a_plain_parse_turn_after_turn_with_edits(style: Any, field: str)
 
 def test_shares_the_elements_of_a_resent_history() -> None:
     parser = HistoryParser()
-    history = [{"role": "user", "content": "x" * 300}, {"role": "assistant", "content": "y" * 300}]
-    one = parser.parse(json.dumps({"messages": history}).encode(), "anthropic-messages")
-    two = parser.parse(json.dumps({"messages": [*history, {"role": "user", "content": "z"}]}).encode(),
-                       "anthropic-messages")  # fmt: skip
-    assert one["messages"][0] is two["messages"][0] and one["messages"][1] is two["messages"][1]
-    assert one["messages"] is not two["messages"]  # each request its own list
+    history: list[Any] = [{"role": "user", "content": "x" * 300}]
+    turns = []
+    for i in range(4):
+        history = [*history, {"role": "assistant", "content": f"a{i}"}, {"role": "user", "content": f"u{i}"}]
+        turns.append(
+            parser.parse(json.dumps({"messages": history}).encode(), "anthropic-messages")["messages"]
+        )
+    # from its second sending on, an element is the same object every time
+    for a, b in itertools.pairwise(turns[1:]):
+        assert all(x is y for x, y in zip(a[:-2], b, strict=False))
+        assert a is not b  # each request its own list
+    assert turns[0][-1] is not turns[1][2]  # the newest element is not kept at first sight
+
+
+def test_the_newest_element_is_not_kept_until_resent() -> None:
+    """A prompt that never comes back (a nonce, a timestamp) must not fill the memo."""
+    parser = HistoryParser()
+    for i in range(200):
+        body = {"messages": [{"role": "user", "content": f"question {i} " + "x" * 400}]}
+        parser.parse(json.dumps(body).encode(), "anthropic-messages")
+    assert len(parser) == 0
 
 
 def test_a_number_that_grows_is_not_taken_for_the_old_one() -> None:
@@ -113,17 +129,16 @@ def test_odd_bodies_parse_or_fail_as_a_plain_parse_does(raw: bytes) -> None:
 def test_bounded_by_bytes() -> None:
     parser = HistoryParser(max_bytes=200_000)
     for i in range(300):
-        parser.parse(
-            json.dumps({"messages": [{"content": f"{i} " + "x" * 1000}]}).encode(), "anthropic-messages"
-        )
-    assert parser._bytes <= 200_000 and len(parser) < 300
+        body = {"messages": [{"content": f"{i} " + "x" * 1000}, {"content": "the newest"}]}
+        parser.parse(json.dumps(body).encode(), "anthropic-messages")
+    assert 0 < parser._bytes <= 200_000 and 0 < len(parser) < 300
     assert parser._recent_bytes <= 50_000
 
 
 def test_decoded_results_are_kept_only_for_shared_elements() -> None:
     parser = HistoryParser()
-    body = parser.parse(b'{"messages":[{"role":"user","content":"hi"}]}', "anthropic-messages")
-    element = body["messages"][0]
+    raw = b'{"messages":[{"role":"user","content":"hi"},{"role":"user","content":"more"}]}'
+    element = parser.parse(raw, "anthropic-messages")["messages"][0]
     parser.remember(element, "decoded")
     assert parser.decoded(element) == "decoded"
     stranger = {"role": "user", "content": "hi"}
@@ -140,3 +155,11 @@ def test_common_prefix() -> None:
         while n < min(len(a), len(b)) and a[n] == b[n]:
             n += 1
         assert _common_prefix(a, b) == n
+
+
+def test_off_parses_plainly_and_keeps_nothing() -> None:
+    parser = HistoryParser(max_bytes=0)
+    raw = json.dumps({"messages": [{"content": "x" * 600}, {"content": "y"}]}).encode()
+    for _ in range(3):
+        assert parser.parse(raw, "anthropic-messages") == msgspec.json.decode(raw)
+    assert len(parser) == 0 and not parser._recent

@@ -356,12 +356,15 @@ class Gateway:
         after the answer went out."""
         if not self.after_hooks or self.records is None:
             return
+        ctx.ended = time.perf_counter()
+        loop = asyncio.get_running_loop()
         if self.records.needs_counting(ctx, resp, req):
-            task = asyncio.get_running_loop().create_task(self._finish_later(req, resp, ctx))
+            task = loop.create_task(self._finish_later(req, resp, ctx))
             self._finishing.add(task)
             task.add_done_callback(self._finishing.discard)
             return
-        self._finish(req, resp, ctx)
+        # once the answer is on its way: the reply is written in this same step of the loop
+        loop.call_soon(self._finish, req, resp, ctx)
 
     async def _finish_later(self, req: Request | None, resp: Response | None, ctx: RequestContext) -> None:
         assert self.records is not None

@@ -110,8 +110,10 @@ class RequestContext:
     traceparent: str | None = None  # the client's W3C trace context, parent of the request span
     fingerprint: str | None = None  # the conversation's loop-guard fingerprint
 
+    ended: float | None = None  # perf_counter when the answer was complete
+
     def elapsed(self) -> float:
-        return time.perf_counter() - self.started
+        return (self.ended or time.perf_counter()) - self.started
 
     def saved(self, optimizer: str, removed: str, added: str = "") -> None:
         """``optimizer`` replaced ``removed`` by ``added`` in the request sent upstream."""

@@ -120,7 +120,8 @@ class WalkMemo(Generic[S]):
     ) -> WalkResult:
         """Walks ``messages`` (resuming from a checkpoint where one matches), reports every
         saving to ``ctx`` under ``name`` in message order, and checkpoints the new walk."""
-        cp = self.find(head, messages) if messages else None
+        # a history no longer than the tail has nothing a checkpoint would save
+        cp = self.find(head, messages) if len(messages) > self.tail else None
         start = 0
         replaced = 0
         outputs: list[Message] = []

@@ -1,5 +1,8 @@
-"""Writes usage rows off the request path: an after-hook puts each finished request's record in
-a bounded queue; one thread per process inserts them in batches.
+"""Writes usage rows off the request path: an after-hook appends each finished request's record to
+a bounded buffer; one thread per process inserts them in batches, every ``flush_interval`` or as
+soon as a batch is full. The request path never wakes the thread for one record: a wake-up per
+request (a ``queue.Queue`` handing each record over) and a transaction per record cost ~0.2 ms
+of CPU per request at 1,000 req/s, more than the whole passthrough.
 
 A database outage never fails or slows a request: the hook only ever does ``put_nowait``. While
 the database is down the writer keeps the batch it holds and retries with backoff (0.5 s doubling
@@ -14,9 +17,9 @@ write one PostgreSQL at once.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from app.observability.record import RequestRecord
@@ -26,7 +29,6 @@ from app.observability.usage.rows import INSERT_REQUEST, INSERT_SAVING, request_
 from app.pipeline import Finished
 
 log = logging.getLogger("frugal.usage")
-_STOP = object()
 
 
 class UsageWriter:
@@ -45,7 +47,9 @@ class UsageWriter:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_backoff = max_backoff
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        self.queue_size = queue_size
+        self._buffer: deque[RequestRecord] = deque()  # append/popleft are atomic: no lock
+        self._wake = threading.Event()  # set when a batch is full or the writer must stop
         self._on_outage = on_outage
         self._on_drop = on_drop
         self._conn: Connection | None = None
@@ -63,9 +67,12 @@ class UsageWriter:
         self.submit(done.record)
 
     def submit(self, record: RequestRecord) -> None:
-        try:
-            self._queue.put_nowait(record)
-        except queue.Full:
+        buffered = len(self._buffer)
+        if buffered < self.queue_size:
+            self._buffer.append(record)
+            if buffered + 1 == self.batch_size:
+                self._wake.set()
+        else:
             self.dropped += 1
             if self._on_drop is not None:
                 self._on_drop()
@@ -73,12 +80,12 @@ class UsageWriter:
                 self._dropping = True
                 log.error(
                     "usage buffer full (%d rows): dropping usage rows until the database catches up",
-                    self._queue.maxsize,
+                    self.queue_size,
                 )
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._buffer)
 
     @property
     def healthy(self) -> bool:
@@ -96,7 +103,7 @@ class UsageWriter:
         if self._thread is None:
             return
         self._stopping.set()
-        self._queue.put(_STOP)
+        self._wake.set()
         self._thread.join(timeout)
         self._thread = None
         if self._conn is not None:
@@ -139,23 +146,18 @@ class UsageWriter:
             self._recovered()
 
     def _fill(self, batch: list[RequestRecord]) -> bool:
-        """Add queued records to ``batch`` (waiting up to ``flush_interval`` for the first one);
-        True when the stop marker was reached."""
-        try:
-            item = self._queue.get(timeout=self.flush_interval)
-        except queue.Empty:
-            return False
-        while True:
-            if item is _STOP:
-                return True
-            assert isinstance(item, RequestRecord)
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                return False
+        """Add buffered records to ``batch`` (up to ``batch_size``), waiting up to
+        ``flush_interval`` when there are none; True once the writer is stopping (what is
+        buffered then is still taken, batch after batch)."""
+        if not self._buffer and not self._stopping.is_set():
+            self._wake.wait(self.flush_interval)
+        self._wake.clear()
+        while len(batch) < self.batch_size:
             try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return False
+                batch.append(self._buffer.popleft())
+            except IndexError:
+                break
+        return self._stopping.is_set() and not self._buffer
 
     def _write(self, batch: list[RequestRecord]) -> None:
         if self._conn is None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
-from app.memo import TextMemo
+from app.memo import IdentityMemo, TextMemo
 
 
 def test_remembers_by_key_and_text() -> None:
@@ -48,3 +49,19 @@ def test_only_texts_worth_remembering() -> None:
     assert not memo.worth("short")
     assert memo.worth("x" * 512)
     assert not memo.worth("x" * 2_000)  # a quarter of the bound at most: one text never floods it
+
+
+def test_identity_memo_lives_as_long_as_its_object() -> None:
+    from app.canonical import Message, TextPart
+
+    memo: IdentityMemo[str] = IdentityMemo()
+    a = Message("user", [TextPart("same")])
+    b = Message("user", [TextPart("same")])
+    memo.put(a, "for a")
+    assert memo.get(a) == "for a"
+    assert memo.get(b) is None  # equal content, another object: not this entry
+    del a
+    gc.collect()
+    assert len(memo) == 0  # the entry left with its object
+    c = Message("user", [TextPart("new")])  # may reuse a's address: must not see a's entry
+    assert memo.get(c) is None

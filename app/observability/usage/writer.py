@@ -146,10 +146,10 @@ class UsageWriter:
             self._recovered()
 
     def _fill(self, batch: list[RequestRecord]) -> bool:
-        """Add buffered records to ``batch`` (up to ``batch_size``), waiting up to
-        ``flush_interval`` when there are none; True once the writer is stopping (what is
-        buffered then is still taken, batch after batch)."""
-        if not self._buffer and not self._stopping.is_set():
+        """Add buffered records to ``batch`` (up to ``batch_size``) after waiting up to
+        ``flush_interval`` for a full batch; True once the writer is stopping (what is buffered
+        then is still taken, batch after batch)."""
+        if len(self._buffer) < self.batch_size and not self._stopping.is_set():
             self._wake.wait(self.flush_interval)
         self._wake.clear()
         while len(batch) < self.batch_size:

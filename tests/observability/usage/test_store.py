@@ -245,3 +245,24 @@ def test_a_postgres_outage_mid_traffic_loses_no_row() -> None:
     finally:
         writer.close()
         server.close()
+
+
+def test_rows_wait_for_the_flush_interval_or_a_full_batch(tmp_path: Path) -> None:
+    """No wake-up per row: a few rows are written together once ``flush_interval`` has passed;
+    a full batch is written at once."""
+    url = str(tmp_path / "u.db")
+    writer = UsageWriter(url, flush_interval=30.0, batch_size=10)
+    writer.start()
+    try:
+        for _ in range(3):
+            writer.submit(_record())
+        time.sleep(0.3)
+        assert writer.written == 0 and writer.pending == 3  # waiting: not a row yet
+        for _ in range(7):
+            writer.submit(_record())  # the tenth fills a batch
+        deadline = time.monotonic() + 5
+        while writer.written < 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert writer.written == 10
+    finally:
+        writer.close()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import Any
 
 from app.pipeline import Finished
 
@@ -60,6 +61,7 @@ class Metrics:
         reg = self.registry
         self._providers = frozenset([*providers, "cache"])  # "cache": answered by the response cache
         self._models = frozenset(m for m in models if not m.startswith("local:"))
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.requests = Counter(
             "gateway_requests_total", "Proxied requests", ("provider", "model", "status"), registry=reg
         )
@@ -159,7 +161,7 @@ class Metrics:
         r = done.record
         provider = self.provider_label(r.provider)
         model = self.model_label(r.model)
-        self.requests.labels(provider, model, str(r.status)).inc()
+        self._child(self.requests, provider, model, str(r.status)).inc()
         self.latency.observe(r.latency_s)
         if r.stream and r.ttft_s is not None:
             self.ttft.observe(r.ttft_s)
@@ -173,22 +175,32 @@ class Metrics:
                 ("cache_write", r.cache_write_tokens),
             ):
                 if n > 0:
-                    self.tokens.labels(provider, model, direction).inc(n)
+                    self._child(self.tokens, provider, model, direction).inc(n)
         if r.cost_usd is None:
-            self.unpriced.labels(provider, model).inc()
+            self._child(self.unpriced, provider, model).inc()
         elif r.cost_usd > 0:
-            self.cost.labels(provider, model).inc(r.cost_usd)
+            self._child(self.cost, provider, model).inc(r.cost_usd)
         for optimizer, s in r.savings.items():
             if s.tokens > 0:
-                self.saved.labels(optimizer).inc(s.tokens)
+                self._child(self.saved, optimizer).inc(s.tokens)
             if s.usd is not None and s.usd > 0:
                 self.saved_usd.labels(optimizer).inc(s.usd)
         if r.cascade is not None:
             self.cascade.labels(r.cascade).inc()
         if r.tier is not None:
-            self.routing.labels(r.tier, r.scenario or NONE).inc()
+            self._child(self.routing, r.tier, r.scenario or NONE).inc()
         if r.decisions.get("loop_guard") == "tripped":
             self.loop_guard.inc()
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: prometheus-client takes a lock and rebuilds the
+        key on every call (~1 µs each, several per request). The labels are bounded (providers,
+        models and optimizers the configuration knows, else ``other``), so the dict is too."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     # ------------------------------------------------------------------ other producers
 

@@ -43,6 +43,43 @@ def compile_patterns(patterns: list[str] | tuple[str, ...]) -> list[re.Pattern[s
     return [re.compile(p, re.DOTALL) for p in patterns]
 
 
+_META = frozenset("\\.^$*+?{}[]|()")
+
+
+def literal_prefix(pattern: str) -> str:
+    """The literal text every match of ``pattern`` starts with ("" when unsure): the characters
+    before its first special one, less the last if a quantifier may repeat or drop it."""
+    if _top_level_alternation(pattern):
+        return ""  # "abc|def": a match may start with either
+    i = 0
+    while i < len(pattern) and pattern[i] not in _META:
+        i += 1
+    if i < len(pattern) and pattern[i] in "*?{":
+        i -= 1
+    return pattern[: max(i, 0)]
+
+
+def _top_level_alternation(pattern: str) -> bool:
+    depth = 0
+    in_class = escaped = False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+    return False
+
+
 class BoilerplateStrip:
     """Drops verbatim repeats of configured instruction blocks."""
 
@@ -50,6 +87,8 @@ class BoilerplateStrip:
 
     def __init__(self, patterns: list[re.Pattern[str]]) -> None:
         self._patterns = patterns
+        # a pattern can only match where its leading literal text occurs: most texts hold no "<"
+        self._prefixes = [literal_prefix(p.pattern) for p in patterns]
         self._memo: WalkMemo[frozenset[str]] = WalkMemo()
 
     async def apply(self, req: Request, ctx: RequestContext) -> Request | Response:
@@ -105,7 +144,9 @@ class BoilerplateStrip:
     def _blocks(self, text: str, seen: set[str], saved: list[Saved], *, strip: bool) -> str:
         """``text`` with repeated blocks replaced (the same object when nothing was)."""
         spans: list[tuple[int, int, str]] = []
-        for pat in self._patterns:
+        for pat, prefix in zip(self._patterns, self._prefixes, strict=True):
+            if prefix and prefix not in text:
+                continue
             for m in pat.finditer(text):
                 if m.end() > m.start():
                     spans.append((m.start(), m.end(), m.group(1) if pat.groups else "block"))

@@ -17,11 +17,12 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from app.canonical import Style
+from app.canonical import Message, Style, ToolCallPart, ToolResultPart
 
 HISTORY_FIELDS: dict[Style, str] = {
     "openai-chat": "messages",
@@ -125,17 +126,21 @@ class HistoryParser:
                 if not self._recent[old_key]:
                     del self._recent[old_key]
 
-    def decoded(self, element: object) -> Any | None:
-        """What a codec remembered of this shared element (None: not shared, or nothing yet)."""
+    def decoded(self, element: object, style: Style) -> Any | None:
+        """What the codec of ``style`` remembered of this shared element (None: not shared, or
+        nothing yet; an element valid in two styles is decoded by each for itself)."""
         entry = self._by_id.get(id(element))
-        return entry.decoded if entry is not None and entry.value is element else None
+        if entry is None or entry.value is not element or entry.decoded is None:
+            return None
+        known_style, value = entry.decoded
+        return value if known_style == style else None
 
-    def remember(self, element: object, decoded: Any) -> None:
+    def remember(self, element: object, style: Style, decoded: Any) -> None:
         """Keeps a codec's result for ``element`` while the element is kept; for an element
         this parser did not share, nothing (it will not come back)."""
         entry = self._by_id.get(id(element))
         if entry is not None and entry.value is element:
-            entry.decoded = decoded
+            entry.decoded = (style, decoded)
 
     def _element(self, key: bytes, *, keep: bool) -> Any:
         with self._lock:
@@ -207,8 +212,31 @@ class _Entry:
 
     def __init__(self, value: Any) -> None:
         self.value = value  # the parsed element, shared
-        self.decoded: Any = None  # what the codec made of it
+        self.decoded: tuple[Style, Any] | None = None  # what a codec made of it
 
 
 # one per process: the gateway parses with it, the codecs look their results up in it
 HISTORY = HistoryParser()
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedElement:
+    """What a codec made of one history element: its canonical messages, and the context they
+    depend on — the tool names its results were given (from earlier calls; a reuse checks them)
+    and the calls it makes (the names later results take)."""
+
+    messages: tuple[Message, ...]
+    results: tuple[tuple[str, str | None], ...]
+    calls: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, messages: list[Message]) -> DecodedElement:
+        parts = [p for m in messages for p in m.content]
+        results = tuple((p.tool_call_id, p.name) for p in parts if isinstance(p, ToolResultPart))
+        calls = tuple((p.id, p.name) for m in messages if m.role == "assistant" for p in m.content
+                      if isinstance(p, ToolCallPart))  # fmt: skip
+        return cls(tuple(messages), results, calls)
+
+    def fits(self, names: dict[str, str]) -> bool:
+        """Whether the earlier calls name this element's results as they did when decoded."""
+        return all(names.get(cid) == name for cid, name in self.results)

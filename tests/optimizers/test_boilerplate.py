@@ -62,3 +62,30 @@ async def test_identical_text_outside_the_configured_blocks_is_not_touched() -> 
     text = "some long repeated paragraph " * 50
     req = _req(text, text)
     assert await _stage().apply(req, ctx_for()) is req
+
+
+def test_a_pattern_never_matches_where_its_literal_prefix_is_absent() -> None:
+    """The prefilter skips a pattern on a text without its leading literal: only sound if every
+    match starts with it (alternations, quantifiers, classes, escapes)."""
+    import random
+    import re
+
+    from app.optimizers.boilerplate import literal_prefix
+
+    atoms = ["a", "b", "<", ">", "ab", "a*", "b?", "a{2}", "[ab]", "(a|b)", "|", "\\|", ".", "(?:b)", "x+"]
+    rng = random.Random(2)
+    checked = 0
+    for _ in range(3000):
+        pattern = "".join(rng.choice(atoms) for _ in range(rng.randrange(1, 5)))
+        try:
+            compiled = re.compile(pattern, re.DOTALL)
+        except re.error:
+            continue
+        prefix = literal_prefix(pattern)
+        for _ in range(5):
+            text = "".join(rng.choice("ab<>x|") for _ in range(rng.randrange(0, 8)))
+            for m in compiled.finditer(text):
+                if m.end() > m.start():
+                    assert text[m.start() :].startswith(prefix), (pattern, text)
+                    checked += 1
+    assert checked > 1000

@@ -139,11 +139,12 @@ def test_decoded_results_are_kept_only_for_shared_elements() -> None:
     parser = HistoryParser()
     raw = b'{"messages":[{"role":"user","content":"hi"},{"role":"user","content":"more"}]}'
     element = parser.parse(raw, "anthropic-messages")["messages"][0]
-    parser.remember(element, "decoded")
-    assert parser.decoded(element) == "decoded"
+    parser.remember(element, "anthropic-messages", "decoded")
+    assert parser.decoded(element, "anthropic-messages") == "decoded"
+    assert parser.decoded(element, "openai-chat") is None  # each codec decodes for itself
     stranger = {"role": "user", "content": "hi"}
-    parser.remember(stranger, "other")
-    assert parser.decoded(stranger) is None
+    parser.remember(stranger, "anthropic-messages", "other")
+    assert parser.decoded(stranger, "anthropic-messages") is None
 
 
 def test_common_prefix() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from app.canonical import (
@@ -30,7 +29,7 @@ from app.styles import artifacts
 from app.styles.anthropic.fields import STYLE, json_text
 from app.styles.base import RequestTarget
 from app.styles.conversions import cache_control_from_wire
-from app.styles.history_parse import HISTORY
+from app.styles.history_parse import HISTORY, DecodedElement
 from app.styles.json_fields import (
     as_list,
     as_object,
@@ -122,14 +121,14 @@ def _decode_messages(raw: list[Any]) -> list[Message]:
     messages: list[Message] = []
     names: dict[str, str] = {}
     for i, item in enumerate(raw):
-        known: _Decoded | None = HISTORY.decoded(item)
-        if known is not None and all(names.get(cid) == name for cid, name in known.results):
+        known: DecodedElement | None = HISTORY.decoded(item, STYLE)
+        if known is not None and known.fits(names):
             messages.extend(known.messages)  # the same element as an earlier turn's: same result
             names.update(known.calls)
             continue
         decoded = _decode_message(item, f"messages[{i}]", names)
         messages.extend(decoded)
-        HISTORY.remember(item, _Decoded.of(decoded))
+        HISTORY.remember(item, STYLE, DecodedElement.of(decoded))
     return messages
 
 
@@ -151,24 +150,6 @@ def _decode_message(item: Any, path: str, names: dict[str, str]) -> list[Message
         extra = {k: v for k, v in m.items() if k not in ("role", "content")}
         return [Message("system", parts, extra=extra)]
     raise BadRequest(f"{path}.role: expected one of user, assistant, system, got {role!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class _Decoded:
-    """One wire message's canonical messages, and the context they depend on: the tool names
-    its results were given (from earlier calls) and the calls it makes."""
-
-    messages: tuple[Message, ...]
-    results: tuple[tuple[str, str | None], ...]
-    calls: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(cls, messages: list[Message]) -> _Decoded:
-        parts = [p for m in messages for p in m.content]
-        results = tuple((p.tool_call_id, p.name) for p in parts if isinstance(p, ToolResultPart))
-        calls = tuple((p.id, p.name) for m in messages if m.role == "assistant" for p in m.content
-                      if isinstance(p, ToolCallPart))  # fmt: skip
-        return cls(tuple(messages), results, calls)
 
 
 def _decode_blocks(content: Any, path: str, decode: Callable[[dict[str, Any], str], Part]) -> list[Part]:

@@ -17,6 +17,7 @@ from app.canonical import (
     ReasoningPart,
     Request,
     ResponseFormat,
+    Style,
     TextPart,
     ToolCallPart,
     ToolChoice,
@@ -26,6 +27,7 @@ from app.canonical import (
 from app.errors import BadRequest
 from app.styles import artifacts, conversions
 from app.styles.base import RequestTarget
+from app.styles.history_parse import HISTORY, DecodedElement
 from app.styles.json_fields import (
     as_list,
     as_object,
@@ -41,6 +43,7 @@ from app.styles.json_fields import (
     str_list,
 )
 
+_STYLE: Style = "openai-chat"
 _KNOWN_FIELDS = frozenset(
     {
         "model", "messages", "tools", "tool_choice", "parallel_tool_calls", "stream",
@@ -106,9 +109,22 @@ def _decode_messages(raw: list[Any]) -> tuple[list[TextPart], list[Message]]:
     names: dict[str, str] = {}
     leading = True
     for i, item in enumerate(raw):
+        known: DecodedElement | None = HISTORY.decoded(item, _STYLE)
+        if known is not None and known.fits(names):
+            # the same element as an earlier turn's (user, assistant or tool): the same message
+            leading = False
+            messages.extend(known.messages)
+            names.update(known.calls)
+            continue
         path = f"messages[{i}]"
         m = as_object(item, path)
         role = m.get("role")
+        if role in ("user", "assistant", "tool"):
+            leading = False
+            before = len(messages)
+            _decode_turn(m, role, path, messages, names)
+            HISTORY.remember(item, _STYLE, DecodedElement.of(messages[before:]))
+            continue
         if role in ("system", "developer"):
             parts = _decode_text_content(m.get("content"), f"{path}.content")
             if leading:
@@ -117,25 +133,7 @@ def _decode_messages(raw: list[Any]) -> tuple[list[TextPart], list[Message]]:
                 messages.append(Message("system", list(parts)))
             continue
         leading = False
-        if role == "user":
-            messages.append(
-                Message(
-                    "user",
-                    _decode_user_content(m.get("content"), f"{path}.content"),
-                    name=opt_str(m, "name", path),
-                )
-            )
-        elif role == "assistant":
-            msg = _decode_assistant(m, path)
-            for p in msg.content:
-                if isinstance(p, ToolCallPart):
-                    names[p.id] = p.name
-            messages.append(msg)
-        elif role == "tool":
-            call_id = artifacts.split_id(req_str(m, "tool_call_id", path))[0]
-            content = _decode_tool_content(m.get("content"), f"{path}.content")
-            messages.append(Message("tool", [ToolResultPart(call_id, content, name=names.get(call_id))]))
-        elif role == "function":  # legacy function-calling result
+        if role == "function":  # legacy function-calling result (its id depends on earlier turns)
             name = req_str(m, "name", path)
             content = _decode_tool_content(m.get("content"), f"{path}.content")
             call_id = _legacy_call_id(messages, name)
@@ -145,6 +143,25 @@ def _decode_messages(raw: list[Any]) -> tuple[list[TextPart], list[Message]]:
                 f"{path}.role: expected one of system, developer, user, assistant, tool, got {role!r}"
             )
     return system, messages
+
+
+def _decode_turn(
+    m: dict[str, Any], role: str, path: str, messages: list[Message], names: dict[str, str]
+) -> None:
+    """A user, assistant or tool message, appended to ``messages``."""
+    if role == "user":
+        parts = _decode_user_content(m.get("content"), f"{path}.content")
+        messages.append(Message("user", parts, name=opt_str(m, "name", path)))
+    elif role == "assistant":
+        msg = _decode_assistant(m, path)
+        for p in msg.content:
+            if isinstance(p, ToolCallPart):
+                names[p.id] = p.name
+        messages.append(msg)
+    else:
+        call_id = artifacts.split_id(req_str(m, "tool_call_id", path))[0]
+        content = _decode_tool_content(m.get("content"), f"{path}.content")
+        messages.append(Message("tool", [ToolResultPart(call_id, content, name=names.get(call_id))]))
 
 
 def _legacy_call_id(messages: list[Message], name: str) -> str:

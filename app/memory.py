@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from app.background import cancel_and_wait
 from app.pipeline import Finished
 
 log = logging.getLogger("frugal.memory")
@@ -94,10 +95,8 @@ class MemoryTrimmer:
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         while True:

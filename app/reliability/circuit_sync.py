@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from app.background import cancel_and_wait
 from app.reliability.circuit_breaker import CircuitBreakers
 from app.reliability.redis_link import RedisLink
 
@@ -64,9 +65,6 @@ class CircuitSync:
             return result
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            # gather collects our own task's cancellation without hiding the caller's
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
         if self._publishing:
             await asyncio.wait(list(self._publishing), timeout=1.0)

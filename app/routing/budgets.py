@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from app.background import cancel_and_wait
 from app.canonical import Request, Response
 from app.errors import BudgetExceeded
 from app.pipeline import Finished, RequestContext
@@ -101,10 +102,8 @@ class Budgets:
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
 
 class BudgetGuard:

@@ -11,6 +11,7 @@ from app.observability.record import RecordBuilder
 from app.observability.token_estimate import estimate_text
 from app.observability.tokens import TokenCounter, _Encodings
 from app.pipeline import Attempt, RequestContext
+from tests.observability.test_tokens import EncodingSpy
 
 
 @pytest.fixture(scope="module")
@@ -18,14 +19,6 @@ def builder() -> RecordBuilder:
     return RecordBuilder(PriceTable.load(), TokenCounter())
 
 
-class _Spy(_Encodings):
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked: list[str] = []
-
-    def get(self, name: str) -> object:
-        self.asked.append(name)
-        return super().get(name)
 
 
 def _req(text: str = "hello") -> Request:
@@ -120,7 +113,7 @@ def test_a_failed_request_costs_nothing(builder: RecordBuilder) -> None:
 
 
 def test_auto_counting_estimates_claude_on_the_request_path_and_counts_gpt_exactly() -> None:
-    spy = _Spy()
+    spy = EncodingSpy()
     builder = RecordBuilder(PriceTable.load(), TokenCounter(spy, mode="auto"))
     removed = "def save(event):\n    return repo.save(event)\n" * 30
     ctx = _ctx()
@@ -146,7 +139,7 @@ def test_auto_counting_estimates_claude_on_the_request_path_and_counts_gpt_exact
 
 
 def test_the_request_model_decides_when_no_step_ran() -> None:
-    builder = RecordBuilder(PriceTable.load(), TokenCounter(_Spy(), mode="auto"))
+    builder = RecordBuilder(PriceTable.load(), TokenCounter(EncodingSpy(), mode="auto"))
     ctx = RequestContext(request_id="r1", style="openai-chat", project=Project("team-a"))
     ctx.saved("dedup", "x" * 100)
     claude, gpt = (

@@ -106,7 +106,7 @@ def test_long_texts_are_counted_once_and_counts_do_not_change(counter: TokenCoun
     assert counter.count_texts([long_text, short], "gpt-4o") == expected
 
 
-class _Spy(_Encodings):
+class EncodingSpy(_Encodings):
     """The real encodings, remembering which were asked for."""
 
     def __init__(self) -> None:
@@ -122,7 +122,7 @@ CODE = "def handle(event):\n    return repo.save(event)  # persist\n" * 40
 
 
 def test_auto_counts_with_tiktoken_only_where_it_is_exact() -> None:
-    spy = _Spy()
+    spy = EncodingSpy()
     auto = TokenCounter(spy, mode="auto")
     for model in ("claude-sonnet-4-5", "gemini-2.5-pro", "claude-bench", "bench-model", None):
         assert auto.count_text(CODE, model) == estimate_text(CODE)

@@ -46,8 +46,8 @@ class BlockCutter:
         body = codec_for(style).encode_request(req, self._model)
         out: list[Block] = []
         prefix = b""
-        for role, block in _wire_blocks(body, self._target):
-            mark = _strip_marks(block)
+        for role, wire_block in _wire_blocks(body, self._target):
+            block, mark = _strip_marks(wire_block)
             key = _encoder.encode([role, block])
             prefix = hashlib.blake2b(prefix + key, digest_size=16).digest()
             out.append(Block(self._count(key, block), prefix, mark))
@@ -82,17 +82,22 @@ def _wire_blocks(body: dict[str, Any], target: Target) -> list[tuple[str, Any]]:
     return out
 
 
-def _strip_marks(node: Any) -> bool:
-    """Remove ``cache_control`` keys in place; True when there was one."""
-    found = False
+def _strip_marks(node: Any) -> tuple[Any, bool]:
+    """``node`` without its ``cache_control`` keys, and whether it had one. A copy, never a
+    change in place: encoded requests share their blocks with the codec's memo and the client's
+    own history elements (``app.styles.history_parse``)."""
     if isinstance(node, dict):
-        found = node.pop("cache_control", None) is not None
-        for v in node.values():
-            found = _strip_marks(v) or found
-    elif isinstance(node, list):
-        for v in node:
-            found = _strip_marks(v) or found
-    return found
+        found = "cache_control" in node
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if k != "cache_control":
+                out[k], inner = _strip_marks(v)
+                found = found or inner
+        return out, found
+    if isinstance(node, list):
+        items = [_strip_marks(v) for v in node]
+        return [v for v, _ in items], any(f for _, f in items)
+    return node, False
 
 
 def _strings(node: Any, out: list[str]) -> None:

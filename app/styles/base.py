@@ -24,6 +24,11 @@ Provider side (outbound)::
     decode_response(body)                   wire JSON bytes  -> Response   (UpstreamProtocol)
     stream_decoder()                        wire bytes...    -> StreamEvent...
     decode_error(status, body)              wire error       -> (message, kind)
+
+Read-only: a decoded body's history elements and an encoded request's message blocks may be
+shared with earlier requests of the same conversation (``app.styles.history_parse``, the codecs'
+per-message memos), so whoever receives one reads it and builds a new one to change anything;
+only the top-level object is the caller's own.
 """
 
 from __future__ import annotations

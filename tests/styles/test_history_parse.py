@@ -164,3 +164,36 @@ def test_off_parses_plainly_and_keeps_nothing() -> None:
     for _ in range(3):
         assert parser.parse(raw, "anthropic-messages") == msgspec.json.decode(raw)
     assert len(parser) == 0 and not parser._recent
+
+
+def test_conversations_that_start_alike_keep_their_own_entries() -> None:
+    """One agent's opening message for many users: the same first bytes, different
+    conversations, interleaved; each one's resent elements still come back as its own objects."""
+    parser = HistoryParser()
+    opening = {"role": "user", "content": "<system-reminder>the same for everyone " + "x" * 700}
+    histories: dict[str, list[Any]] = {
+        c: [opening, {"role": "user", "content": f"task {c} " + "y" * 300}] for c in "ABC"
+    }
+    seen: dict[str, Any] = {}
+    for turn in range(6):
+        for c, history in histories.items():
+            history += [
+                {"role": "assistant", "content": f"{c} step {turn}"},
+                {"role": "user", "content": f"ok {turn}"},
+            ]
+            raw = json.dumps({"messages": history}).encode()
+            got = parser.parse(raw, "anthropic-messages")
+            assert got == msgspec.json.decode(raw)
+            if turn >= 2:
+                assert got["messages"][1] is seen[c]  # its own task element, not parsed again
+            seen[c] = got["messages"][1]
+    assert sum(len(group) for group in parser._recent.values()) == 3  # one entry each
+
+
+def test_common_prefix_of_long_inputs() -> None:
+    a = bytes(range(256)) * 800
+    for cut in (0, 1, 4095, 4096, 4097, 70_000, len(a) - 1):
+        b = a[:cut] + bytes([(a[cut] + 1) % 256]) + a[cut + 1 :]
+        assert _common_prefix(a, b) == cut
+    assert _common_prefix(a, a) == len(a)
+    assert _common_prefix(a, a[:5000]) == 5000

@@ -26,6 +26,7 @@ from app.gateway import GATEWAY_HEADER, Reply
 from app.http import admin
 from app.http.endpoints import STARTED, MethodNotAllowed, ProxyEndpoints, listing_style
 from app.http.router import FrontRouter
+from app.memory import resident_bytes
 from app.observability.logging import configure as configure_logging
 from app.observability.usage.database import DatabaseError
 from app.styles import available_styles, codec_for
@@ -195,16 +196,8 @@ async def admin_runtime(request: Request[Any, Any, Any]) -> Response[bytes]:
     denied = require_admin(runtime, request)
     if denied is not None:
         return denied
-    body = {"pid": os.getpid(), "tasks": len(asyncio.all_tasks()), "rss_bytes": _rss_bytes()}
+    body = {"pid": os.getpid(), "tasks": len(asyncio.all_tasks()), "rss_bytes": resident_bytes() or None}
     return Response(content=_encoder.encode(body), media_type="application/json")
-
-
-def _rss_bytes() -> int | None:
-    try:
-        pages = int(open("/proc/self/statm").read().split()[1])  # noqa: SIM115 - tiny procfs file
-    except (OSError, ValueError, IndexError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 @get("/v1/models")

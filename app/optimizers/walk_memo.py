@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from app.canonical import FilePart, ImagePart, Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
+from app.canonical import FilePart, ImagePart, Message, ReasoningPart, TextPart, ToolResultPart, part_chars
 from app.pipeline import RequestContext
 
 S = TypeVar("S")
@@ -64,7 +64,6 @@ class Checkpoint(Generic[S]):
 class WalkResult:
     messages: list[Message] | None  # None: no message changed
     replaced: int  # replacements made, resumed ones included
-    resumed: int  # messages taken from a checkpoint
 
 
 class WalkMemo(Generic[S]):
@@ -74,7 +73,9 @@ class WalkMemo(Generic[S]):
         self.tail = tail
         self._walks: list[Checkpoint[S]] = []  # oldest first
         self._chars = 0
-        self._lock = threading.Lock()  # stages run on the event loop; replay may use threads
+        # the event loop is the only caller today; the lock keeps the list whole if a stage
+        # is ever run from a worker thread
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._walks)
@@ -154,7 +155,7 @@ class WalkMemo(Generic[S]):
         changed = (cp is not None and cp.changed) or any(
             o is not m for o, m in zip(outputs[start:], messages[start:], strict=True)
         )
-        return WalkResult(outputs if changed else None, replaced, start)
+        return WalkResult(outputs if changed else None, replaced)
 
     def _checkpoint(
         self,
@@ -180,14 +181,15 @@ class WalkMemo(Generic[S]):
 
 
 def _chars(m: Message) -> int:
+    """What a kept message holds: what its parts say (``part_chars``) plus the reasoning and
+    inline data they carry, which cost memory too."""
     n = 0
     for p in m.content:
-        if isinstance(p, TextPart | ReasoningPart):
+        n += part_chars(p)
+        if isinstance(p, ReasoningPart):
             n += len(p.text)
-        elif isinstance(p, ToolCallPart):
-            n += len(p.arguments)
-        elif isinstance(p, ToolResultPart):
-            n += sum(len(c.text) if isinstance(c, TextPart) else len(c.data or "") for c in p.content)
         elif isinstance(p, ImagePart | FilePart):
             n += len(p.data or "")
+        elif isinstance(p, ToolResultPart):
+            n += sum(len(c.data or "") for c in p.content if not isinstance(c, TextPart))
     return n

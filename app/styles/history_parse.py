@@ -5,11 +5,11 @@ An agent resends its whole conversation with every request: turn N+1's ``message
 top level of a body, then each element of its history array once per distinct bytes: an element
 seen before comes back as the very same object. That saves the parse (~0.5 ms of a 50k-token
 body) and lets the codecs remember what they made of an element by its identity
-(``ElementMemo``), which saves the decode (~1 ms).
+(``decoded``/``remember``, with ``DecodedElement``), which saves the decode (~1 ms).
 
-The shared objects must never be changed: nothing in the gateway writes into a client's message
-(stages build new canonical objects; ``_pop_hints`` only touches the top level, which is parsed
-fresh every time). Bounded by the bytes of the elements it holds, least recently used out first.
+The shared objects must never be changed (the read-only rule in ``app.styles.base``): stages
+build new canonical objects, and ``_pop_hints`` only touches the top level, which is parsed fresh
+every time. Bounded by the bytes of the elements it holds, least recently used out first.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ soon as a batch is full. The request path never wakes the thread for one record:
 request (a ``queue.Queue`` handing each record over) and a transaction per record cost ~0.2 ms
 of CPU per request at 1,000 req/s, more than the whole passthrough.
 
-A database outage never fails or slows a request: the hook only ever does ``put_nowait``. While
+A database outage never fails or slows a request: the hook only ever appends to the buffer. While
 the database is down the writer keeps the batch it holds and retries with backoff (0.5 s doubling
 to 10 s); records keep queueing meanwhile and arrive once it is back. When the queue is full a
 record is dropped, counted in ``gateway_usage_dropped_total`` and logged once per outage. The

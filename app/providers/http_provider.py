@@ -1,9 +1,10 @@
 """A provider reached over HTTP in one of the four API styles.
 
 One instance per configured provider, built at start-up: its codec, base URL, key and one pooled
-``httpx.AsyncClient`` (on ``AiohttpTransport``). The hot path hands ``httpx.Request`` objects
-straight to that client's transport: httpx's own ``AsyncClient.send`` adds ~0.16 ms of header,
-cookie and auth bookkeeping per call that a gateway does not need (``bench/overhead.py``).
+``httpx.AsyncClient`` (on ``AiohttpTransport``). The hot path goes to that client's transport
+directly: httpx's own ``AsyncClient.send`` adds ~0.16 ms of header, cookie and auth bookkeeping
+per call that a gateway does not need (``bench/overhead.py``). Whole answers use
+``Exchange.whole`` (no httpx objects at all); streams hand it an ``httpx.Request``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import httpx
 import msgspec
@@ -27,7 +28,7 @@ from app.errors import (
 )
 from app.observability.redaction import redact
 from app.providers.base import Completion, StreamChunk, UpstreamCall
-from app.providers.transport import AiohttpTransport
+from app.providers.transport import AiohttpTransport, Exchange, Timeouts
 from app.streaming import events_from_response
 from app.styles import codec_for
 from app.styles.base import Codec, StreamDecoder
@@ -60,9 +61,8 @@ class HttpProvider:
             # a prepared header set per provider: httpx copies it instead of normalising each
             # header again on every request
             self._headers.insert(0, ("host", httpx.URL(self.base_url).netloc.decode()))
-        self._prepared = httpx.Headers(self._headers)
         self._secrets = (cfg.api_key,)  # never echoed back inside a provider's error message
-        self.transport = AiohttpTransport(max_connections=cfg.max_connections)
+        self.transport: Exchange = AiohttpTransport(max_connections=cfg.max_connections)
         # The shared client: raw passthrough and anything off the hot path use it.
         self.client = httpx.AsyncClient(
             transport=self.transport,
@@ -70,20 +70,17 @@ class HttpProvider:
             headers=[h for h in self._headers if h[0] != "content-type"],
             timeout=httpx.Timeout(self._read_timeout, connect=self._connect_timeout),
         )
-        self._url_cache: dict[tuple[str, bool], httpx.URL] = {}
-        self._timeouts = {
-            "connect": self._connect_timeout,
-            "read": self._read_timeout,
-            "pool": self._connect_timeout,
-        }
+        self._url_cache: dict[tuple[str, bool], str] = {}
+        self._timeouts = Timeouts(self._connect_timeout, self._read_timeout, pool=self._connect_timeout)
+        self._timeouts_dict = self._timeouts.for_httpx()
 
     # ------------------------------------------------------------------ request building
 
-    def _url(self, model: str, stream: bool) -> httpx.URL:
+    def _url(self, model: str, stream: bool) -> str:
         key = (model, stream)
         url = self._url_cache.get(key)
         if url is None:
-            url = httpx.URL(self.codec.upstream_url(self.base_url, model, stream))
+            url = self.codec.upstream_url(self.base_url, model, stream)
             if len(self._url_cache) < 1024:
                 self._url_cache[key] = url
         return url
@@ -99,8 +96,8 @@ class HttpProvider:
             wire[self._max_tokens_field] = wire.pop("max_tokens")
         return _encoder.encode(wire), False
 
-    def _request(self, call: UpstreamCall, body: bytes, passthrough: bool, stream: bool) -> httpx.Request:
-        headers: httpx.Headers | list[tuple[str, str]] = self._prepared
+    def _headers_for(self, call: UpstreamCall, body: bytes, stream: bool) -> list[tuple[str, str]]:
+        headers = self._headers
         if call.request.style == self.style and call.headers:
             # same style: the client's protocol headers (anthropic-beta, anthropic-version, ...)
             # reach the provider unchanged and replace our defaults
@@ -108,61 +105,49 @@ class HttpProvider:
             forwarded = [(k, v) for k, v in call.headers.items() if k in allowed]
             if forwarded:
                 names = {k for k, _ in forwarded}
-                headers = [h for h in self._headers if h[0] not in names] + forwarded
+                headers = [h for h in headers if h[0] not in names] + forwarded
+        headers = [*headers, ("content-length", str(len(body)))]
         if stream:
-            headers = [
-                *(headers.multi_items() if isinstance(headers, httpx.Headers) else headers),
-                ("accept", "text/event-stream"),
-            ]
-        if isinstance(headers, httpx.Headers):
-            headers = headers.copy()
-            headers["content-length"] = str(len(body))
-        else:
-            headers.append(("content-length", str(len(body))))
-        # a ready stream and Content-Length: httpx then skips its own body encoding pass
-        return httpx.Request(
-            "POST",
-            self._url(call.model, stream),
-            stream=httpx.ByteStream(body),
-            headers=headers,
-            extensions={"timeout": self._timeouts},
-        )
+            headers.append(("accept", "text/event-stream"))
+        return headers
 
     # ------------------------------------------------------------------ calls
 
     async def complete(self, call: UpstreamCall) -> Completion:
         body, passthrough = self._body(call)
-        request = self._request(call, body, passthrough, stream=False)
+        url = self._url(call.model, False)
+        headers = self._headers_for(call, body, stream=False)
         try:
             if call.timeout is None:
-                data, resp = await self._exchange(request)
+                answer = await self.transport.whole(url, headers, body, self._timeouts)
             else:
                 async with asyncio.timeout(call.timeout):
-                    data, resp = await self._exchange(request)
+                    answer = await self.transport.whole(url, headers, body, self._timeouts)
         except TimeoutError:
             raise UpstreamTimeout(f"no answer within {call.timeout:g}s", provider=self.name) from None
         except httpx.TimeoutException as exc:
             raise UpstreamTimeout(str(exc), provider=self.name) from None
         except httpx.TransportError as exc:
             raise UpstreamConnect(str(exc), provider=self.name) from None
-        if resp.status_code >= 400:
-            raise self._status_error(resp, data)
+        data = answer.body
+        if answer.status >= 400:
+            raise self._status_error(answer.status, answer.headers, data)
         try:
             response = self.codec.decode_response(data)
         except UpstreamError as exc:
             raise UpstreamProtocol(exc.message, provider=self.name) from None
         return Completion(response, raw=data if passthrough else None, passthrough=passthrough)
 
-    async def _exchange(self, request: httpx.Request) -> tuple[bytes, httpx.Response]:
-        resp = await self.transport.handle_async_request(request)
-        try:
-            return await _read(resp), resp
-        finally:
-            await resp.aclose()
-
     async def open_stream(self, call: UpstreamCall) -> HttpUpstreamStream:
         body, passthrough = self._body(call)
-        request = self._request(call, body, passthrough, stream=True)
+        # a ready stream and Content-Length: httpx then skips its own body encoding pass
+        request = httpx.Request(
+            "POST",
+            self._url(call.model, True),
+            stream=httpx.ByteStream(body),
+            headers=self._headers_for(call, body, stream=True),
+            extensions={"timeout": self._timeouts_dict},
+        )
         resp: httpx.Response | None = None
         try:
             async with asyncio.timeout(call.timeout):
@@ -172,7 +157,7 @@ class HttpProvider:
                         data = await _read(resp)
                     finally:
                         await resp.aclose()
-                    raise self._status_error(resp, data)
+                    raise self._status_error(resp.status_code, resp.headers, data)
                 stream = HttpUpstreamStream(self, resp, passthrough, call)
                 await stream.prime()
                 return stream
@@ -193,14 +178,14 @@ class HttpProvider:
                 await resp.aclose()
             raise
 
-    def _status_error(self, resp: httpx.Response, data: bytes) -> UpstreamStatus:
-        message, _kind = self.codec.decode_error(resp.status_code, data)
+    def _status_error(self, status: int, headers: Mapping[str, str], data: bytes) -> UpstreamStatus:
+        message, _kind = self.codec.decode_error(status, data)
         return UpstreamStatus(
             redact(message, self._secrets),
             provider=self.name,
-            upstream_status=resp.status_code,
+            upstream_status=status,
             body=data,
-            retry_after=_retry_after(resp.headers),
+            retry_after=_retry_after(headers),
             style=self.style,
         )
 
@@ -333,7 +318,7 @@ async def _read(resp: httpx.Response) -> bytes:
     return b"".join([chunk async for chunk in stream])
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     ms = headers.get("retry-after-ms")
     if ms:
         try:

@@ -145,7 +145,10 @@ def test_postgres_stopped_and_restarted_mid_traffic_requests_succeed_and_rows_ar
             _wait_for(gw, 5)
             server.stop()
             during = send(10, "during")
-            health = httpx.get(f"{gw.url}/health").json()
+            # the store's state shows once the writer has tried its next batch (flush_interval)
+            deadline = time.monotonic() + 10
+            while (health := httpx.get(f"{gw.url}/health").json())["status"] == "ok" and time.monotonic() < deadline:
+                time.sleep(0.1)
             assert health["status"] == "degraded" and health["database"].startswith("degraded")
             assert _usage(gw).status_code == 503  # the store cannot answer, the proxy still does
             server.start()

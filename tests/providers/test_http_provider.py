@@ -12,6 +12,7 @@ from app.config import ProviderConfig
 from app.errors import UpstreamConnect, UpstreamProtocol, UpstreamStatus, UpstreamTimeout
 from app.providers.base import ClientBody, UpstreamCall
 from app.providers.http_provider import HttpProvider
+from app.providers.transport import HttpxExchange
 from app.streaming import StreamAssembler
 
 OK = {
@@ -26,7 +27,7 @@ def provider(handler: httpx.MockTransport, **kw: object) -> HttpProvider:
     p = HttpProvider(
         ProviderConfig(name="p", style="openai-chat", base_url="http://up.test/v1", api_key="sk-up", **kw)
     )  # type: ignore[arg-type]
-    p.transport = handler  # type: ignore[assignment]
+    p.transport = HttpxExchange(handler)
     return p
 
 
@@ -70,7 +71,7 @@ async def test_openai_host_gets_max_completion_tokens() -> None:
     p = HttpProvider(
         ProviderConfig(name="o", style="openai-chat", base_url="https://api.openai.com/v1", api_key="k")
     )
-    p.transport = httpx.MockTransport(handle)  # type: ignore[assignment]
+    p.transport = HttpxExchange(httpx.MockTransport(handle))
     await p.complete(call())
     body = json.loads(seen[0])
     assert body["max_completion_tokens"] == 5 and "max_tokens" not in body

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from app.styles.history_parse import HistoryParser, _common_prefix
+from app.styles.history_parse import SMALL_BODY, HistoryParser, _common_prefix
 
 
 def _message(rng: random.Random, i: int) -> Any:
@@ -51,7 +51,7 @@ def _dump(body: Any, rng: random.Random) -> bytes:
                                          ("google-genai", "contents"), ("openai-chat", "messages")])  # fmt: skip
 def test_equals_a_plain_parse_turn_after_turn_with_edits(style: Any, field: str) -> None:
     rng = random.Random(hash(style) & 0xFFFF)
-    parser = HistoryParser()
+    parser = HistoryParser(min_bytes=0)
     conversations: list[list[Any]] = [[_message(rng, 0)] for _ in range(4)]
     for turn in range(150):
         c = rng.randrange(len(conversations))
@@ -73,7 +73,7 @@ def test_equals_a_plain_parse_turn_after_turn_with_edits(style: Any, field: str)
 
 
 def test_shares_the_elements_of_a_resent_history() -> None:
-    parser = HistoryParser()
+    parser = HistoryParser(min_bytes=0)
     history: list[Any] = [{"role": "user", "content": "x" * 300}]
     turns = []
     for i in range(4):
@@ -90,7 +90,7 @@ def test_shares_the_elements_of_a_resent_history() -> None:
 
 def test_the_newest_element_is_not_kept_until_resent() -> None:
     """A prompt that never comes back (a nonce, a timestamp) must not fill the memo."""
-    parser = HistoryParser()
+    parser = HistoryParser(min_bytes=0)
     for i in range(200):
         body = {"messages": [{"role": "user", "content": f"question {i} " + "x" * 400}]}
         parser.parse(json.dumps(body).encode(), "anthropic-messages")
@@ -99,7 +99,7 @@ def test_the_newest_element_is_not_kept_until_resent() -> None:
 
 def test_a_number_that_grows_is_not_taken_for_the_old_one() -> None:
     """``[12, ...]`` then ``[123]``: the shared bytes end inside the number."""
-    parser = HistoryParser()
+    parser = HistoryParser(min_bytes=0)
     for raw in (
         b'{"messages":[12,{"a":1}]}',
         b'{"messages":[123]}',
@@ -115,7 +115,7 @@ def test_a_number_that_grows_is_not_taken_for_the_old_one() -> None:
      b'{"messages": [1, 2', b'  {"messages": []}  ', b'{"messages": []} trailing', b'{"a":1,"a":2}'],
 )  # fmt: skip
 def test_odd_bodies_parse_or_fail_as_a_plain_parse_does(raw: bytes) -> None:
-    parser = HistoryParser()
+    parser = HistoryParser(min_bytes=0)
     for _ in range(2):  # the second time through the memo
         try:
             want: Any = msgspec.json.decode(raw)
@@ -127,7 +127,7 @@ def test_odd_bodies_parse_or_fail_as_a_plain_parse_does(raw: bytes) -> None:
 
 
 def test_bounded_by_bytes() -> None:
-    parser = HistoryParser(max_bytes=200_000)
+    parser = HistoryParser(max_bytes=200_000, min_bytes=0)
     for i in range(300):
         body = {"messages": [{"content": f"{i} " + "x" * 1000}, {"content": "the newest"}]}
         parser.parse(json.dumps(body).encode(), "anthropic-messages")
@@ -136,7 +136,7 @@ def test_bounded_by_bytes() -> None:
 
 
 def test_decoded_results_are_kept_only_for_shared_elements() -> None:
-    parser = HistoryParser()
+    parser = HistoryParser(min_bytes=0)
     raw = b'{"messages":[{"role":"user","content":"hi"},{"role":"user","content":"more"}]}'
     element = parser.parse(raw, "anthropic-messages")["messages"][0]
     parser.remember(element, "anthropic-messages", "decoded")
@@ -169,7 +169,7 @@ def test_off_parses_plainly_and_keeps_nothing() -> None:
 def test_conversations_that_start_alike_keep_their_own_entries() -> None:
     """One agent's opening message for many users: the same first bytes, different
     conversations, interleaved; each one's resent elements still come back as its own objects."""
-    parser = HistoryParser()
+    parser = HistoryParser(min_bytes=0)
     opening = {"role": "user", "content": "<system-reminder>the same for everyone " + "x" * 700}
     histories: dict[str, list[Any]] = {
         c: [opening, {"role": "user", "content": f"task {c} " + "y" * 300}] for c in "ABC"
@@ -197,3 +197,19 @@ def test_common_prefix_of_long_inputs() -> None:
         assert _common_prefix(a, b) == cut
     assert _common_prefix(a, a) == len(a)
     assert _common_prefix(a, a[:5000]) == 5000
+
+
+def test_small_bodies_are_parsed_whole_and_large_ones_shared() -> None:
+    parser = HistoryParser()  # the default threshold
+    small = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    raw = json.dumps({"model": "m", "messages": [*small, {"role": "user", "content": "next"}]}).encode()
+    assert len(raw) < SMALL_BODY
+    first = parser.parse(raw, "openai-chat")
+    again = parser.parse(raw, "openai-chat")
+    assert first == again == msgspec.json.decode(raw)
+    assert again["messages"][0] is not first["messages"][0]  # nothing kept for a small body
+    big = [*small, {"role": "user", "content": "x" * SMALL_BODY}, {"role": "assistant", "content": "ok"}]
+    turn1 = parser.parse(json.dumps({"model": "m", "messages": big}).encode(), "openai-chat")
+    turn2 = parser.parse(json.dumps({"model": "m", "messages": [*big, {"role": "user", "content": "go"}]}).encode(),
+                         "openai-chat")  # fmt: skip
+    assert turn2["messages"][2] is turn1["messages"][2]  # the large history's elements are shared

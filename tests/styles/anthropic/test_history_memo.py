@@ -45,7 +45,7 @@ def _fresh(raw: bytes) -> Request:
 
 def test_decode_and_encode_through_the_memo_equal_fresh_ones() -> None:
     rng = random.Random(11)
-    parser = HistoryParser()
+    parser = HistoryParser(min_bytes=0)
     for history in _turns(rng, 25):
         raw = json.dumps({"model": "claude-x", "max_tokens": 100, "messages": history}).encode()
         got = CODEC.decode_request(parser.parse(raw, "anthropic-messages"), RequestTarget())
@@ -57,7 +57,7 @@ def test_decode_and_encode_through_the_memo_equal_fresh_ones() -> None:
 def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now() -> None:
     """The same tool_result bytes after a call whose name changed (a client that rewrote its
     history): the remembered decode named the old tool and must not be reused."""
-    parser = HistoryParser()
+    parser = HistoryParser(min_bytes=0)
     result = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "y" * 400}]}
     for name in ("Bash", "Read", "Bash"):
         call = {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": name, "input": {}}]}

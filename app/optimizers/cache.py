@@ -23,7 +23,7 @@ import msgspec
 
 from app.canonical import Message, Request, Response
 from app.memo import IdentityMemo
-from app.optimizers.cache_store import CacheStore
+from app.optimizers.cache_store import CacheStore, MemoryStore
 from app.pipeline import Finished, RequestContext
 from app.styles.ids import nonce
 
@@ -112,6 +112,9 @@ class ResponseCacheStore:
         value = _encoder.encode(resp)
         if len(value) > self.max_entry_bytes:
             ctx.decide("cache", "entry too large to store")
+            return
+        if isinstance(self.store, MemoryStore):  # no I/O: a task per answer cost more than the put
+            self.store.put_now(ctx.cache_key, value, self.ttl)
             return
         task = asyncio.get_running_loop().create_task(self.store.put(ctx.cache_key, value, self.ttl))
         self._writing.add(task)

@@ -68,6 +68,10 @@ class MemoryStore:
         return "hit", value
 
     async def put(self, key: str, value: bytes, ttl: float) -> None:
+        self.put_now(key, value, ttl)
+
+    def put_now(self, key: str, value: bytes, ttl: float) -> None:
+        """``put`` without a coroutine: the after-hook stores in memory without a task."""
         if entry_cost(key, value) > self._max_bytes:
             return
         if key in self._entries:

@@ -76,6 +76,14 @@ class Connection:
         except Exception as exc:
             raise DatabaseError(f"cannot connect to the usage database: {_describe(exc)}") from exc
 
+    @property
+    def max_params(self) -> int:
+        """The most parameters one statement may bind: PostgreSQL's wire protocol counts them in
+        16 bits; SQLite allowed 999 before 3.32."""
+        if self.engine == "postgresql":
+            return 65_535
+        return 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.engine == "postgresql" else sql
 

@@ -25,10 +25,11 @@ from collections.abc import Callable
 from app.observability.record import RequestRecord
 from app.observability.usage.database import Connection, DatabaseError
 from app.observability.usage.migrations import migrate
-from app.observability.usage.rows import INSERT_REQUEST, INSERT_SAVING, request_row, saving_rows
+from app.observability.usage.rows import insert_requests, insert_savings, request_row, saving_rows, statements
 from app.pipeline import Finished
 
 log = logging.getLogger("frugal.usage")
+BACKLOG_BATCHES = 10
 
 
 class UsageWriter:
@@ -146,13 +147,15 @@ class UsageWriter:
             self._recovered()
 
     def _fill(self, batch: list[RequestRecord]) -> bool:
-        """Add buffered records to ``batch`` (up to ``batch_size``) after waiting up to
+        """Add buffered records to ``batch`` (up to ``BACKLOG_BATCHES`` batches) after waiting up to
         ``flush_interval`` for a full batch; True once the writer is stopping (what is buffered
         then is still taken, batch after batch)."""
         if len(self._buffer) < self.batch_size and not self._stopping.is_set():
             self._wake.wait(self.flush_interval)
         self._wake.clear()
-        while len(batch) < self.batch_size:
+        # a backlog goes in bigger transactions: each one costs the thread a few waits for the GIL
+        limit = self.batch_size * BACKLOG_BATCHES
+        while len(batch) < limit:
             try:
                 batch.append(self._buffer.popleft())
             except IndexError:
@@ -170,10 +173,12 @@ class UsageWriter:
             self._conn = conn
         try:
             with self._conn.transaction() as cur:
-                cur.executemany(INSERT_REQUEST, [request_row(r) for r in batch])
+                limit = self._conn.max_params
+                for sql, params in statements([request_row(r) for r in batch], insert_requests, limit):
+                    cur.execute(sql, params)
                 savings = [row for r in batch for row in saving_rows(r)]
-                if savings:
-                    cur.executemany(INSERT_SAVING, savings)
+                for sql, params in statements(savings, insert_savings, limit):
+                    cur.execute(sql, params)
         except DatabaseError:
             self._conn.close()
             self._conn = None  # reconnect next time: the server may have restarted

@@ -43,21 +43,28 @@ def _fresh(raw: bytes) -> Request:
     return CODEC.decode_request(msgspec.json.decode(raw), RequestTarget())
 
 
-def test_decode_and_encode_through_the_memo_equal_fresh_ones() -> None:
+def test_decode_and_encode_through_the_memo_equal_fresh_ones(history: HistoryParser) -> None:
     rng = random.Random(11)
-    parser = HistoryParser(min_bytes=0)
+    parser = history
+    previous: Request | None = None
     for history in _turns(rng, 25):
         raw = json.dumps({"model": "claude-x", "max_tokens": 100, "messages": history}).encode()
         got = CODEC.decode_request(parser.parse(raw, "anthropic-messages"), RequestTarget())
         want = _fresh(raw)
         assert msgspec.json.encode(got) == msgspec.json.encode(want)
         assert CODEC.encode_request(got, "claude-x") == CODEC.encode_request(want, "claude-x")
+        if previous is not None:  # the memo is in play: resent messages are the same objects
+            assert (
+                sum(a is b for a, b in zip(got.messages, previous.messages, strict=False))
+                >= len(previous.messages) - 3
+            )
+        previous = got
 
 
-def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now() -> None:
+def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now(history: HistoryParser) -> None:
     """The same tool_result bytes after a call whose name changed (a client that rewrote its
     history): the remembered decode named the old tool and must not be reused."""
-    parser = HistoryParser(min_bytes=0)
+    parser = history
     result = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "y" * 400}]}
     for name in ("Bash", "Read", "Bash"):
         call = {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": name, "input": {}}]}

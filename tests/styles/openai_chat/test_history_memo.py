@@ -22,9 +22,10 @@ def _fresh(raw: bytes) -> Any:
     return CODEC.decode_request(msgspec.json.decode(raw), RequestTarget())
 
 
-def test_turn_after_turn_equals_fresh_decodes() -> None:
+def test_turn_after_turn_equals_fresh_decodes(history: HistoryParser) -> None:
     rng = random.Random(5)
-    parser = HistoryParser()
+    parser = history
+    previous: list[Any] = []
     history: list[dict[str, Any]] = [
         {"role": "system", "content": "you are an agent " + "s" * 300},
         {"role": "user", "content": "fix it " + "x" * 300},
@@ -44,10 +45,16 @@ def test_turn_after_turn_equals_fresh_decodes() -> None:
         ).encode()
         got = CODEC.decode_request(parser.parse(raw, "openai-chat"), RequestTarget())
         assert msgspec.json.encode(got) == msgspec.json.encode(_fresh(raw)), i
+        if i:  # the memo is in play: the resent messages are the previous turn's objects
+            # (all but the previous turn's newest message; developer messages are decoded anew)
+            kept = {id(m) for m in previous}
+            turns = [m for m in previous if m.role != "system"]
+            assert sum(id(m) in kept for m in got.messages if m.role != "system") == len(turns) - 1
+        previous = got.messages
 
 
-def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now() -> None:
-    parser = HistoryParser()
+def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now(history: HistoryParser) -> None:
+    parser = history
     result = {"role": "tool", "tool_call_id": "c1", "content": "y" * 400}
     for name in ("bash", "read", "bash"):
         call = {"role": "assistant", "content": None, "tool_calls": [
@@ -64,8 +71,8 @@ def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now() -> Non
         assert got.messages[2].content[0].name == name
 
 
-def test_one_element_in_two_styles_is_decoded_by_each() -> None:
-    parser = HistoryParser()
+def test_one_element_in_two_styles_is_decoded_by_each(history: HistoryParser) -> None:
+    parser = history
     anthropic = AnthropicCodec()
     msgs = [{"role": "user", "content": "same bytes " + "x" * 300}, {"role": "user", "content": "n"}]
     raw = json.dumps({"model": "m", "max_tokens": 5, "messages": msgs}).encode()

@@ -54,7 +54,11 @@ def test_smoke_run_reports_every_scenario_with_numbers(tmp_path: Path) -> None:
             if name != "direct":
                 assert _number(fig["added_p50_ms"]) and _number(fig["added_p99_ms"])
     assert _number(r["scenarios"]["c_agent_50k"]["request"]["tokens_o200k"])
-    for scenario, name in (("a_passthrough", "gateway"), ("b_conversion", "gateway"), ("c_agent_50k", "gateway")):
+    for scenario, name in (
+        ("a_passthrough", "gateway"),
+        ("b_conversion", "gateway"),
+        ("c_agent_50k", "gateway"),
+    ):
         stream = r["scenarios"][scenario][name]["stream"]
         assert stream["errors"] == 0 and _number(stream["ttfb_p50_ms"]) and _number(stream["ttlb_p50_ms"])
     assert r["scenarios"]["d_cache_hit"]["gateway"]["cache_hit_verified"]
@@ -78,3 +82,24 @@ def test_the_agent_request_is_built_without_the_shared_traces(monkeypatch: pytes
     body, tokens = harness.agent_body(20_000)
     assert 18_000 <= tokens <= 24_000
     assert b'"name": "Bash"' in body and b"app/" in body
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("canned", [False, True])
+def test_in_process_bench_runs_and_leaves_out_what_it_is_asked_to(canned: bool) -> None:
+    args = [sys.executable, str(ROOT / "bench" / "inprocess.py"), "--blocks", "2", "--without", "hooks",
+            "--without", "FileDedup,BoilerplateStrip", "--without", "NoSuchStage"]  # fmt: skip
+    done = subprocess.run(
+        [*args, "--canned"] if canned else args,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=55,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert any(line.strip().startswith("full gateway") and "µs" in line for line in lines)
+    assert any("without hooks" in line for line in lines)
+    assert any("without FileDedup,BoilerplateStrip" in line for line in lines)
+    assert any("no hook or stage named NoSuchStage" in line for line in lines)

@@ -97,12 +97,8 @@ class _AiohttpBody(httpx.AsyncByteStream):
         try:
             async for chunk in self._resp.content.iter_any():
                 yield chunk
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("no data from upstream in time", request=self._request) from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise httpx.RemoteProtocolError(f"upstream body broken: {exc}", request=self._request) from exc
-        except aiohttp.ClientError as exc:
-            raise httpx.ReadError(f"upstream connection lost: {exc}", request=self._request) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _read_error(exc, self._request) from exc
 
     async def aclose(self) -> None:
         # A half-read connection cannot be reused: close it; a fully read one goes back to the pool.
@@ -141,12 +137,7 @@ class AiohttpTransport(Exchange):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         t = request.extensions.get("timeout") or {}
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=t.get("pool"),
-            sock_connect=t.get("connect"),
-            sock_read=t.get("read"),
-        )
+        timeout = self._client_timeout(Timeouts(t.get("connect"), t.get("read"), t.get("pool")))
         body = request.stream if isinstance(request.stream, httpx.ByteStream) else None
         try:
             resp = await self._get_session().request(
@@ -159,16 +150,8 @@ class AiohttpTransport(Exchange):
                 timeout=timeout,
                 allow_redirects=False,
             )
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise httpx.ConnectTimeout(f"connect timed out: {exc}", request=request) from exc
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("no answer from upstream in time", request=request) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(f"cannot connect: {exc.os_error or exc}", request=request) from exc
-        except aiohttp.ServerDisconnectedError as exc:
-            raise httpx.RemoteProtocolError("upstream closed the connection", request=request) from exc
-        except aiohttp.ClientError as exc:
-            raise httpx.NetworkError(f"{type(exc).__name__}: {exc}", request=request) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _request_error(exc, request) from exc
         return httpx.Response(
             resp.status,
             headers=resp.raw_headers,
@@ -200,24 +183,12 @@ class AiohttpTransport(Exchange):
                 allow_redirects=False,
                 auto_decompress=True,  # the body is used here, not relayed with its encoding
             )
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise httpx.ConnectTimeout(f"connect timed out: {exc}") from exc
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("no answer from upstream in time") from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(f"cannot connect: {exc.os_error or exc}") from exc
-        except aiohttp.ServerDisconnectedError as exc:
-            raise httpx.RemoteProtocolError("upstream closed the connection") from exc
-        except aiohttp.ClientError as exc:
-            raise httpx.NetworkError(f"{type(exc).__name__}: {exc}") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _request_error(exc, None) from exc
         try:
             data = await resp.read()
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("no data from upstream in time") from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise httpx.RemoteProtocolError(f"upstream body broken: {exc}") from exc
-        except aiohttp.ClientError as exc:
-            raise httpx.ReadError(f"upstream connection lost: {exc}") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _read_error(exc, None) from exc
         finally:
             # read to the end: back to the pool; cut short (timeout, cancel): closed
             if resp.content.at_eof():
@@ -231,3 +202,28 @@ class AiohttpTransport(Exchange):
             await self._session.close()
             # let aiohttp finish closing transports before the loop goes away
             await asyncio.sleep(0)
+
+
+_Failure = TimeoutError | aiohttp.ClientError
+
+
+def _request_error(exc: _Failure, request: httpx.Request | None) -> httpx.TransportError:
+    """aiohttp's failure to send a request or get its answer's head, as httpx's exception."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(f"connect timed out: {exc}", request=request)
+    if isinstance(exc, TimeoutError):
+        return httpx.ReadTimeout("no answer from upstream in time", request=request)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(f"cannot connect: {exc.os_error or exc}", request=request)
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError("upstream closed the connection", request=request)
+    return httpx.NetworkError(f"{type(exc).__name__}: {exc}", request=request)
+
+
+def _read_error(exc: _Failure, request: httpx.Request | None) -> httpx.TransportError:
+    """aiohttp's failure while reading an answer's body, as httpx's exception."""
+    if isinstance(exc, TimeoutError):
+        return httpx.ReadTimeout("no data from upstream in time", request=request)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return httpx.RemoteProtocolError(f"upstream body broken: {exc}", request=request)
+    return httpx.ReadError(f"upstream connection lost: {exc}", request=request)

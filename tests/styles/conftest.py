@@ -23,7 +23,7 @@ def fixed_nonce() -> Iterator[str]:
 
 
 @pytest.fixture
-def history(monkeypatch: pytest.MonkeyPatch) -> HistoryParser:
+def shared_history(monkeypatch: pytest.MonkeyPatch) -> HistoryParser:
     """A fresh parser standing in for ``HISTORY`` where the codecs look up what they remembered,
     sharing histories of any size: parse with it and the decode memos are in play."""
     from app.styles import history_parse

@@ -43,9 +43,9 @@ def _fresh(raw: bytes) -> Request:
     return CODEC.decode_request(msgspec.json.decode(raw), RequestTarget())
 
 
-def test_decode_and_encode_through_the_memo_equal_fresh_ones(history: HistoryParser) -> None:
+def test_decode_and_encode_through_the_memo_equal_fresh_ones(shared_history: HistoryParser) -> None:
     rng = random.Random(11)
-    parser = history
+    parser = shared_history
     previous: Request | None = None
     for history in _turns(rng, 25):
         raw = json.dumps({"model": "claude-x", "max_tokens": 100, "messages": history}).encode()
@@ -61,10 +61,12 @@ def test_decode_and_encode_through_the_memo_equal_fresh_ones(history: HistoryPar
         previous = got
 
 
-def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now(history: HistoryParser) -> None:
+def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now(
+    shared_history: HistoryParser,
+) -> None:
     """The same tool_result bytes after a call whose name changed (a client that rewrote its
     history): the remembered decode named the old tool and must not be reused."""
-    parser = history
+    parser = shared_history
     result = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "y" * 400}]}
     for name in ("Bash", "Read", "Bash"):
         call = {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": name, "input": {}}]}

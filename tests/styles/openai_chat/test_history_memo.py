@@ -22,9 +22,9 @@ def _fresh(raw: bytes) -> Any:
     return CODEC.decode_request(msgspec.json.decode(raw), RequestTarget())
 
 
-def test_turn_after_turn_equals_fresh_decodes(history: HistoryParser) -> None:
+def test_turn_after_turn_equals_fresh_decodes(shared_history: HistoryParser) -> None:
     rng = random.Random(5)
-    parser = history
+    parser = shared_history
     previous: list[Any] = []
     history: list[dict[str, Any]] = [
         {"role": "system", "content": "you are an agent " + "s" * 300},
@@ -53,8 +53,10 @@ def test_turn_after_turn_equals_fresh_decodes(history: HistoryParser) -> None:
         previous = got.messages
 
 
-def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now(history: HistoryParser) -> None:
-    parser = history
+def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now(
+    shared_history: HistoryParser,
+) -> None:
+    parser = shared_history
     result = {"role": "tool", "tool_call_id": "c1", "content": "y" * 400}
     for name in ("bash", "read", "bash"):
         call = {"role": "assistant", "content": None, "tool_calls": [
@@ -71,8 +73,8 @@ def test_a_resent_tool_result_takes_the_name_of_the_call_it_answers_now(history:
         assert got.messages[2].content[0].name == name
 
 
-def test_one_element_in_two_styles_is_decoded_by_each(history: HistoryParser) -> None:
-    parser = history
+def test_one_element_in_two_styles_is_decoded_by_each(shared_history: HistoryParser) -> None:
+    parser = shared_history
     anthropic = AnthropicCodec()
     msgs = [{"role": "user", "content": "same bytes " + "x" * 300}, {"role": "user", "content": "n"}]
     raw = json.dumps({"model": "m", "max_tokens": 5, "messages": msgs}).encode()
